@@ -1,0 +1,320 @@
+//! Settings: defaults, then an optional `estuary.toml`, then the environment
+//! (which wins). Every value is checked before anything starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+/// The environment variables the binary reads; `.env.example` and
+/// `docker-compose.yml` must use no others for the estuary service.
+pub const ENV_VARS: &[&str] = &[
+    "ESTUARY_BASE_URL",
+    "ESTUARY_BIND",
+    "DATABASE_URL",
+    "ESTUARY_ALLOW_PRIVATE_ADDRESSES",
+    "ESTUARY_MAX_BODY_BYTES",
+    "ESTUARY_REQUEST_TIMEOUT_SECS",
+    "ESTUARY_DB_POOL_SIZE",
+    "ESTUARY_CONFIG",
+    "RUST_LOG",
+];
+
+pub const DEFAULT_BASE_URL: &str = "http://localhost:8080";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "./data/estuary.sqlite3";
+pub const DEFAULT_CONFIG_FILE: &str = "estuary.toml";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_DB_POOL_SIZE: u32 = 10;
+
+/// The validated settings of one process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The public origin, without a trailing slash; every id derives from it.
+    pub base_url: Url,
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub allow_private_addresses: bool,
+    /// Largest request body accepted, in bytes (larger → 413).
+    pub max_body_bytes: usize,
+    /// Longest a request may take before the server gives up on it.
+    pub request_timeout: Duration,
+    pub db_pool_size: u32,
+    /// The `RUST_LOG` filter, if one was given.
+    pub log_filter: Option<String>,
+}
+
+/// A setting that cannot be used; the message names it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {message}")]
+    ParseFile { path: String, message: String },
+    #[error("{name} is not valid: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+/// The keys `estuary.toml` may hold; each mirrors an environment variable.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    base_url: Option<String>,
+    bind: Option<String>,
+    database_url: Option<String>,
+    allow_private_addresses: Option<bool>,
+    max_body_bytes: Option<usize>,
+    request_timeout_secs: Option<u64>,
+    db_pool_size: Option<u32>,
+    log: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment and the configuration file it points
+    /// at (`ESTUARY_CONFIG`, default `./estuary.toml`, optional).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::load(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the settings from a variable lookup (the environment in
+    /// production, a map in tests).
+    pub fn load(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let file = match var("ESTUARY_CONFIG") {
+            Some(path) => read_file(Path::new(&path))?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                read_file(&PathBuf::from(DEFAULT_CONFIG_FILE))?
+            }
+            None => FileSettings::default(),
+        };
+        let pick = |name: &str, from_file: Option<String>| var(name).or(from_file);
+
+        let base_url = parse_base_url(
+            &pick("ESTUARY_BASE_URL", file.base_url).unwrap_or_else(|| DEFAULT_BASE_URL.into()),
+        )?;
+        let bind_text = pick("ESTUARY_BIND", file.bind).unwrap_or_else(|| DEFAULT_BIND.into());
+        let bind = bind_text.parse().map_err(|_| ConfigError::Invalid {
+            name: "ESTUARY_BIND",
+            message: format!("{bind_text:?} is not an address like 127.0.0.1:8080"),
+        })?;
+        let database_url = pick("DATABASE_URL", file.database_url)
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let allow_private_addresses = match var("ESTUARY_ALLOW_PRIVATE_ADDRESSES") {
+            Some(text) => parse_bool("ESTUARY_ALLOW_PRIVATE_ADDRESSES", &text)?,
+            None => file.allow_private_addresses.unwrap_or(false),
+        };
+        let max_body_bytes = number(
+            &var,
+            "ESTUARY_MAX_BODY_BYTES",
+            file.max_body_bytes,
+            DEFAULT_MAX_BODY_BYTES,
+        )?;
+        let timeout_secs = number(
+            &var,
+            "ESTUARY_REQUEST_TIMEOUT_SECS",
+            file.request_timeout_secs,
+            DEFAULT_REQUEST_TIMEOUT_SECS,
+        )?;
+        let db_pool_size = number(
+            &var,
+            "ESTUARY_DB_POOL_SIZE",
+            file.db_pool_size,
+            DEFAULT_DB_POOL_SIZE,
+        )?;
+        Ok(Config {
+            base_url,
+            bind,
+            database_url,
+            allow_private_addresses,
+            max_body_bytes,
+            request_timeout: Duration::from_secs(timeout_secs),
+            db_pool_size,
+            log_filter: pick("RUST_LOG", file.log),
+        })
+    }
+
+    /// `host[:port]` of the base URL: the domain part of every local `acct:`.
+    pub fn host(&self) -> String {
+        host_of(&self.base_url)
+    }
+}
+
+/// `host[:port]` of a URL, the port only when it is not the scheme's default.
+pub fn host_of(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+        path: path.display().to_string(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+        path: path.display().to_string(),
+        message: e.message().to_owned(),
+    })
+}
+
+/// An origin: http(s), a host, no credentials, no path, query or fragment.
+fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        name: "ESTUARY_BASE_URL",
+        message,
+    };
+    let url = Url::parse(text).map_err(|e| invalid(format!("{text:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(format!(
+            "{text:?} must start with http:// or https://"
+        )));
+    }
+    if url.host_str().is_none() {
+        return Err(invalid(format!("{text:?} has no host")));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(format!(
+            "{text:?} must be an origin only, without a path, query or fragment"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(format!("{text:?} must not carry credentials")));
+    }
+    Ok(url)
+}
+
+fn parse_bool(name: &'static str, text: &str) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            name,
+            message: format!("{text:?} is not true or false"),
+        }),
+    }
+}
+
+fn number<T: std::str::FromStr + PartialOrd + From<u8>>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    from_file: Option<T>,
+    default: T,
+) -> Result<T, ConfigError> {
+    let value = match var(name) {
+        Some(text) => text.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            message: format!("{text:?} is not a whole number"),
+        })?,
+        None => from_file.unwrap_or(default),
+    };
+    if value < T::from(1) {
+        return Err(ConfigError::Invalid {
+            name,
+            message: "must be at least 1".into(),
+        });
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        // An empty file stands in for a developer's ./estuary.toml.
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.toml");
+        std::fs::write(&empty, "").unwrap();
+        let empty = empty.to_str().unwrap().to_owned();
+        Config::load(|name| match map.get(name) {
+            None if name == "ESTUARY_CONFIG" => Some(empty.clone()),
+            found => found.cloned(),
+        })
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.base_url.as_str(), "http://localhost:8080/");
+        assert_eq!(config.host(), "localhost:8080");
+        assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert!(!config.allow_private_addresses);
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn base_url_with_a_path_or_query_is_refused() {
+        for bad in [
+            "https://example.org/estuary",
+            "https://example.org/?a=1",
+            "ftp://example.org",
+            "not a url",
+            "https://user:pw@example.org",
+        ] {
+            let error = load(&[("ESTUARY_BASE_URL", bad)]).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("ESTUARY_BASE_URL is not valid"),
+                "{bad}: {error}"
+            );
+        }
+        let ok = load(&[("ESTUARY_BASE_URL", "https://social.example.org/")]).unwrap();
+        assert_eq!(ok.host(), "social.example.org");
+    }
+
+    #[test]
+    fn bad_bind_and_bool_are_refused() {
+        let error = load(&[("ESTUARY_BIND", "localhost")]).unwrap_err();
+        assert!(error.to_string().contains("ESTUARY_BIND"));
+        let error = load(&[("ESTUARY_ALLOW_PRIVATE_ADDRESSES", "maybe")]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("ESTUARY_ALLOW_PRIVATE_ADDRESSES")
+        );
+        let error = load(&[("ESTUARY_MAX_BODY_BYTES", "0")]).unwrap_err();
+        assert!(error.to_string().contains("at least 1"));
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("estuary.toml");
+        std::fs::write(
+            &path,
+            "base_url = \"https://file.example\"\nbind = \"0.0.0.0:9000\"\n",
+        )
+        .unwrap();
+        let config = load(&[
+            ("ESTUARY_CONFIG", path.to_str().unwrap()),
+            ("ESTUARY_BASE_URL", "https://env.example"),
+        ])
+        .unwrap();
+        assert_eq!(config.host(), "env.example");
+        assert_eq!(config.bind, "0.0.0.0:9000".parse().unwrap());
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("estuary.toml");
+        std::fs::write(&path, "base_ur = \"https://typo.example\"\n").unwrap();
+        let error = load(&[("ESTUARY_CONFIG", path.to_str().unwrap())]).unwrap_err();
+        assert!(error.to_string().contains("is not valid"), "{error}");
+    }
+}

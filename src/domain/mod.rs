@@ -1,0 +1,31 @@
+//! What things mean, independent of any protocol: accounts, names, tokens,
+//! instance statistics. Never imports axum or wire types.
+
+pub mod accounts;
+pub mod instance;
+pub mod keys;
+pub mod names;
+pub mod tokens;
+
+use crate::store::StoreError;
+
+/// Why a domain operation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("{0:?} is not a valid name: use 1 to 30 of a-z, 0-9 and _")]
+    InvalidName(String),
+    #[error("the name {0:?} is already taken")]
+    NameTaken(String),
+    #[error("there is no user named {0:?}")]
+    NoSuchUser(String),
+    #[error("generating a key pair failed: {0}")]
+    Key(#[from] openssl::error::ErrorStack),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for DomainError {
+    fn from(error: diesel::result::Error) -> Self {
+        DomainError::Store(StoreError::Query(error))
+    }
+}

@@ -1,0 +1,112 @@
+//! Running the HTTP server: open the store, migrate, bind, serve until a
+//! shutdown signal, then let in-flight requests finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::store::{PoolSettings, Store, StoreError};
+use crate::web::{AppState, router};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the configured database with the configured pool settings.
+pub fn open_store(config: &Config) -> Result<Store, StoreError> {
+    Store::open(
+        &config.database_url,
+        PoolSettings {
+            max_connections: config.db_pool_size,
+            acquire_timeout: std::time::Duration::from_secs(10),
+        },
+    )
+}
+
+/// A bound, migrated server, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    /// Opens the database, applies migrations and binds the listen address
+    /// (port 0 picks a free port; see [`Server::local_addr`]).
+    pub async fn bind(config: Config) -> Result<Self, ServeError> {
+        let store = open_store(&config)?;
+        let migrate_store = store.clone();
+        let applied = tokio::task::spawn_blocking(move || migrate_store.migrate())
+            .await
+            .map_err(|_| StoreError::Cancelled)??;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied migrations");
+        }
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        Ok(Server {
+            listener,
+            state: AppState::new(config, store),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then waits for in-flight requests.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let app = router(self.state);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

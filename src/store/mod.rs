@@ -1,0 +1,150 @@
+//! Persistence: a pooled diesel connection to SQLite or PostgreSQL, the
+//! embedded migrations, and one module of rows and queries per table group.
+
+pub mod accounts;
+mod connection;
+pub mod schema;
+pub mod tokens;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use connection::{AnyConnection, Backend, ConnectError, ConnectionManager};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// An arbitrary constant naming the advisory lock that serialises migrations
+/// when several processes start against one PostgreSQL database.
+const MIGRATION_LOCK_KEY: i64 = 0x0e57_0a27;
+
+/// What can go wrong below the domain.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database: {0}")]
+    Connect(#[from] ConnectError),
+    #[error("cannot create the database folder {path}: {source}")]
+    Folder {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("the database task stopped before finishing")]
+    Cancelled,
+}
+
+/// Pool settings, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+/// The pooled database shared by every handler and worker.
+#[derive(Clone)]
+pub struct Store {
+    pool: r2d2::Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens the database named by `url`, creating a SQLite file's folder
+    /// when needed. One connection is opened eagerly so that a wrong URL or
+    /// password is reported at once, with the driver's own message.
+    pub fn open(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
+        let manager = ConnectionManager::new(url);
+        if let Some(path) = manager.sqlite_path() {
+            create_parent_folder(path)?;
+        }
+        let first = manager.open()?;
+        let backend = manager.backend();
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.max_connections)
+            .min_idle(Some(1))
+            .connection_timeout(settings.acquire_timeout)
+            .build_unchecked(manager);
+        drop(first);
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.pool.get()?;
+        run_migrations(&mut conn)
+    }
+
+    /// Runs blocking database work on the blocking thread pool.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|_| StoreError::Cancelled)?
+    }
+
+    /// Answers whether the database responds to a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|conn| Ok::<_, StoreError>(conn.batch_execute("SELECT 1")?))
+            .await
+    }
+}
+
+fn create_parent_folder(path: &str) -> Result<(), StoreError> {
+    if path == ":memory:" || path.starts_with("file:") {
+        return Ok(());
+    }
+    match std::path::Path::new(path).parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => {
+            std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
+                path: folder.display().to_string(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn run_migrations(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
+    fn versions(
+        applied: diesel::migration::Result<Vec<diesel::migration::MigrationVersion<'_>>>,
+    ) -> Result<Vec<String>, StoreError> {
+        applied
+            .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+    match conn {
+        AnyConnection::Sqlite(c) => versions(c.run_pending_migrations(SQLITE_MIGRATIONS)),
+        AnyConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let applied = versions(c.run_pending_migrations(POSTGRES_MIGRATIONS));
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            applied
+        }
+    }
+}
+
+/// True when a query failed on a unique constraint.
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

@@ -1,0 +1,46 @@
+//! Rows and queries of the `tokens` table: hashed bearer tokens.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::AnyConnection;
+use super::schema::tokens;
+
+/// A `tokens` row as stored; the token itself is never stored, only its hash.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tokens)]
+pub struct TokenRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub token_hash: String,
+    pub scopes: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tokens)]
+pub struct NewTokenRow<'a> {
+    pub account_id: i64,
+    pub token_hash: &'a str,
+    pub scopes: &'a str,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut AnyConnection, row: &NewTokenRow<'_>) -> QueryResult<TokenRow> {
+    crate::with_backend!(conn, |c| diesel::insert_into(tokens::table)
+        .values(row)
+        .returning(TokenRow::as_returning())
+        .get_result(c))
+}
+
+/// The token row with this hash, if any (revoked and expired ones included).
+pub fn find_by_hash(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<Option<TokenRow>> {
+    tokens::table
+        .filter(tokens::token_hash.eq(token_hash))
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()
+}

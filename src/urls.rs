@@ -1,0 +1,128 @@
+//! The URL layout of an instance: every local id derives from the base URL
+//! through these functions, and the web routes match them.
+
+use url::Url;
+
+use crate::config::host_of;
+
+/// Path prefix of Person actors.
+pub const USERS: &str = "users";
+/// Path prefix of Group actors (rooms).
+pub const ROOMS: &str = "rooms";
+
+/// Builds the URLs of local things from the instance's base URL.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    base: Url,
+}
+
+/// The URLs a local actor is published under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorUrls {
+    pub actor: String,
+    pub inbox: String,
+    pub outbox: String,
+    pub followers: String,
+    pub following: String,
+    pub profile: String,
+}
+
+impl Urls {
+    pub fn new(base: Url) -> Self {
+        Urls { base }
+    }
+
+    /// `host[:port]`, the domain part of local handles.
+    pub fn host(&self) -> String {
+        host_of(&self.base)
+    }
+
+    /// The origin without a trailing slash.
+    pub fn origin(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_owned()
+    }
+
+    pub fn path(&self, path: &str) -> String {
+        format!("{}{path}", self.origin())
+    }
+
+    /// The shared inbox every local actor advertises.
+    pub fn shared_inbox(&self) -> String {
+        self.path("/inbox")
+    }
+
+    /// `prefix` is [`USERS`] for people and [`ROOMS`] for rooms.
+    pub fn actor(&self, prefix: &str, name: &str) -> ActorUrls {
+        let actor = self.path(&format!("/{prefix}/{name}"));
+        ActorUrls {
+            inbox: format!("{actor}/inbox"),
+            outbox: format!("{actor}/outbox"),
+            followers: format!("{actor}/followers"),
+            following: format!("{actor}/following"),
+            profile: self.path(&format!("/@{name}")),
+            actor,
+        }
+    }
+
+    /// `acct:name@host` of a local account.
+    pub fn acct(&self, name: &str) -> String {
+        format!("acct:{name}@{}", self.host())
+    }
+
+    /// The local name an actor or profile URL of this instance points at,
+    /// with the path prefix it was found under (`None` for a profile URL).
+    pub fn local_name_of<'a>(&self, url: &'a str) -> Option<(Option<&'static str>, &'a str)> {
+        let path = url.strip_prefix(&self.origin())?;
+        if let Some(name) = path.strip_prefix("/@") {
+            return Some((None, name));
+        }
+        [USERS, ROOMS].into_iter().find_map(|prefix| {
+            let name = path
+                .strip_prefix('/')?
+                .strip_prefix(prefix)?
+                .strip_prefix('/')?;
+            Some((Some(prefix), name))
+        })
+    }
+
+    pub fn nodeinfo(&self) -> String {
+        self.path("/nodeinfo/2.1")
+    }
+
+    pub fn webfinger_template(&self) -> String {
+        self.path("/.well-known/webfinger?resource={uri}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actor_urls_derive_from_the_base() {
+        let urls = Urls::new(Url::parse("https://social.example:8443").unwrap());
+        let alice = urls.actor(USERS, "alice");
+        assert_eq!(alice.actor, "https://social.example:8443/users/alice");
+        assert_eq!(alice.inbox, "https://social.example:8443/users/alice/inbox");
+        assert_eq!(alice.profile, "https://social.example:8443/@alice");
+        assert_eq!(urls.acct("alice"), "acct:alice@social.example:8443");
+        assert_eq!(urls.shared_inbox(), "https://social.example:8443/inbox");
+        assert_eq!(
+            urls.local_name_of(&alice.actor),
+            Some((Some(USERS), "alice"))
+        );
+        assert_eq!(urls.local_name_of(&alice.profile), Some((None, "alice")));
+        assert_eq!(
+            urls.local_name_of("https://social.example:8443/rooms/r"),
+            Some((Some(ROOMS), "r"))
+        );
+        assert_eq!(
+            urls.local_name_of("https://other.example/users/alice"),
+            None
+        );
+        assert_eq!(
+            urls.local_name_of("https://social.example:8443/tags/x"),
+            None
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! Actors at their ids (`/users/NAME`, `/rooms/NAME`) and profile pages
+//! (`/@NAME`), as ActivityStreams JSON or an h-card page.
+
+use axum::extract::{Path, State};
+use axum::http::header::VARY;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::WebError;
+use super::negotiate::Representation;
+use super::pages::ProfilePage;
+use super::well_known::json_response;
+use crate::domain::accounts::{self, Account, AccountKind};
+use crate::federation::actor::account_to_actor;
+
+/// `GET /users/{name}`: a Person.
+pub async fn user(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    representation: Representation,
+) -> Result<Response, WebError> {
+    let account = find(&state, &name, Some(AccountKind::Person)).await?;
+    render(&state, &account, representation)
+}
+
+/// `GET /rooms/{name}`: a Group.
+pub async fn room(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    representation: Representation,
+) -> Result<Response, WebError> {
+    let account = find(&state, &name, Some(AccountKind::Group)).await?;
+    render(&state, &account, representation)
+}
+
+/// `GET /@{name}`: the profile page of a user or room.
+pub async fn profile(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    representation: Representation,
+) -> Result<Response, WebError> {
+    let name = handle.strip_prefix('@').ok_or_else(WebError::not_found)?;
+    let account = find(&state, name, None).await?;
+    render(&state, &account, representation)
+}
+
+async fn find(
+    state: &AppState,
+    name: &str,
+    kind: Option<AccountKind>,
+) -> Result<Account, WebError> {
+    accounts::find_local(&state.store, name)
+        .await?
+        .filter(|a| a.kind != AccountKind::Application && kind.is_none_or(|k| k == a.kind))
+        .ok_or_else(WebError::not_found)
+}
+
+fn render(
+    state: &AppState,
+    account: &Account,
+    representation: Representation,
+) -> Result<Response, WebError> {
+    let mut response = match representation {
+        Representation::Html => ProfilePage::of(account, &state.urls).render_response()?,
+        json => json_response(json.content_type(), &account_to_actor(account))?,
+    };
+    response
+        .headers_mut()
+        .insert(VARY, axum::http::HeaderValue::from_static("Accept"));
+    Ok(response.into_response())
+}

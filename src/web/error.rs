@@ -1,0 +1,77 @@
+//! The one error type of the HTTP layer: a status, a message safe to show
+//! the caller, and the internal cause, which is logged and never sent.
+//!
+//! Policy: 4xx carry a precise public message and are logged at `info`;
+//! 5xx say only "internal error" and log the cause at `error`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::DomainError;
+
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug)]
+pub struct WebError {
+    pub status: StatusCode,
+    pub public: String,
+    pub cause: Option<Cause>,
+}
+
+impl WebError {
+    pub fn new(status: StatusCode, public: impl Into<String>) -> Self {
+        WebError {
+            status,
+            public: public.into(),
+            cause: None,
+        }
+    }
+
+    pub fn bad_request(public: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, public)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not found")
+    }
+
+    pub fn not_acceptable() -> Self {
+        Self::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "acceptable types: application/activity+json, application/ld+json, text/html",
+        )
+    }
+
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        WebError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            public: "internal error".into(),
+            cause: Some(cause.into()),
+        }
+    }
+}
+
+impl From<DomainError> for WebError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::InvalidName(_) | DomainError::NameTaken(_) => {
+                WebError::bad_request(error.to_string())
+            }
+            DomainError::NoSuchUser(_) => WebError::not_found(),
+            DomainError::Key(_) | DomainError::Store(_) => WebError::internal(error),
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, cause = ?self.cause, "request failed");
+        } else {
+            tracing::info!(status = %self.status, reason = %self.public, "request refused");
+        }
+        (self.status, Json(json!({ "error": self.public }))).into_response()
+    }
+}

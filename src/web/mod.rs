@@ -1,0 +1,75 @@
+//! HTTP: axum routes and extractors only. Each handler extracts (and
+//! verifies), makes one domain call, and renders.
+
+mod actors;
+pub mod error;
+mod health;
+pub mod negotiate;
+mod pages;
+mod well_known;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode};
+use axum::routing::get;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::Config;
+use crate::store::Store;
+use crate::urls::Urls;
+
+/// What every handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub urls: Urls,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Store) -> Self {
+        AppState {
+            urls: Urls::new(config.base_url.clone()),
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole HTTP application with its limits and request logging.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    Router::new()
+        .route("/.well-known/webfinger", get(well_known::webfinger))
+        .route("/.well-known/host-meta", get(well_known::host_meta))
+        .route("/.well-known/nodeinfo", get(well_known::nodeinfo_discovery))
+        .route("/nodeinfo/2.1", get(well_known::nodeinfo))
+        .route("/users/{name}", get(actors::user))
+        .route("/rooms/{name}", get(actors::room))
+        .route("/{handle}", get(actors::profile))
+        .route("/healthz", get(health::healthz))
+        .fallback(|| async { error::WebError::not_found() })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(CorsLayer::new().allow_origin(Any).allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::OPTIONS,
+        ]))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            config.request_timeout,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+}

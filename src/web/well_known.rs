@@ -1,0 +1,87 @@
+//! Discovery: WebFinger, host-meta and NodeInfo.
+
+use axum::extract::{RawQuery, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::WebError;
+use crate::domain::accounts::{self, Account, AccountKind};
+use crate::domain::instance;
+use crate::federation::nodeinfo::{CONTENT_TYPE_2_1, build_discovery, build_nodeinfo};
+use crate::federation::webfinger::{JRD_JSON, ResourceQuery, account_to_jrd, parse_resource};
+
+/// `GET /.well-known/webfinger?resource=…`
+pub async fn webfinger(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, WebError> {
+    let resource = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == "resource")
+        .map(|(_, value)| value.into_owned());
+    let query =
+        parse_resource(resource.as_deref()).map_err(|e| WebError::bad_request(e.to_string()))?;
+    let account = find_resource(&state, query)
+        .await?
+        .ok_or_else(WebError::not_found)?;
+    let jrd = account_to_jrd(&account, &state.urls.acct(&account.username));
+    json_response(JRD_JSON, &jrd)
+}
+
+async fn find_resource(
+    state: &AppState,
+    query: ResourceQuery,
+) -> Result<Option<Account>, WebError> {
+    let not_here = || WebError::bad_request("the resource is not on this instance");
+    match query {
+        ResourceQuery::Handle { name, host } => {
+            if !host.eq_ignore_ascii_case(&state.urls.host()) {
+                return Err(not_here());
+            }
+            Ok(accounts::find_local(&state.store, &name).await?)
+        }
+        ResourceQuery::Url(url) => {
+            let Some((prefix, name)) = state.urls.local_name_of(&url) else {
+                return match url.starts_with(&state.urls.origin()) {
+                    true => Ok(None),
+                    false => Err(not_here()),
+                };
+            };
+            let account = accounts::find_local(&state.store, name).await?;
+            Ok(account.filter(|a| prefix.is_none_or(|p| p == a.kind.path_prefix())))
+        }
+    }
+    .map(|found| found.filter(|a| a.kind != AccountKind::Application))
+}
+
+/// `GET /.well-known/host-meta`: the XRD pointing at WebFinger.
+pub async fn host_meta(State(state): State<AppState>) -> Response {
+    let template = crate::federation::actor::escape_html(&state.urls.webfinger_template());
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
+         <Link rel=\"lrdd\" type=\"application/jrd+json\" template=\"{template}\"/>\n\
+         </XRD>\n"
+    );
+    ([(CONTENT_TYPE, "application/xrd+xml; charset=utf-8")], body).into_response()
+}
+
+/// `GET /.well-known/nodeinfo`
+pub async fn nodeinfo_discovery(State(state): State<AppState>) -> Result<Response, WebError> {
+    json_response("application/json", &build_discovery(&state.urls.nodeinfo()))
+}
+
+/// `GET /nodeinfo/2.1`
+pub async fn nodeinfo(State(state): State<AppState>) -> Result<Response, WebError> {
+    let usage = instance::usage(&state.store).await?;
+    json_response(CONTENT_TYPE_2_1, &build_nodeinfo(usage))
+}
+
+/// Serialises `value` with an explicit content type.
+pub fn json_response(
+    content_type: &str,
+    value: &impl serde::Serialize,
+) -> Result<Response, WebError> {
+    let body = serde_json::to_vec(value).map_err(WebError::internal)?;
+    Ok(([(CONTENT_TYPE, content_type.to_owned())], body).into_response())
+}
