@@ -45,6 +45,18 @@ impl Server {
     /// Opens the database, applies migrations and binds the listen address
     /// (port 0 picks a free port; see [`Server::local_addr`]).
     pub async fn bind(config: Config) -> Result<Self, ServeError> {
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        Self::with_listener(config, listener).await
+    }
+
+    /// Like [`Server::bind`] on a listener the caller already bound (tests
+    /// bind port 0 first to learn the base URL).
+    pub async fn with_listener(config: Config, listener: TcpListener) -> Result<Self, ServeError> {
         let store = open_store(&config)?;
         let migrate_store = store.clone();
         let applied = tokio::task::spawn_blocking(move || migrate_store.migrate())
@@ -53,12 +65,6 @@ impl Server {
         if !applied.is_empty() {
             tracing::info!(?applied, "applied migrations");
         }
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|source| ServeError::Bind {
-                addr: config.bind,
-                source,
-            })?;
         Ok(Server {
             listener,
             state: AppState::new(config, store),

@@ -100,10 +100,16 @@ impl Store {
         .map_err(|_| StoreError::Cancelled)?
     }
 
-    /// Answers whether the database responds to a trivial query.
+    /// Answers whether the database responds and holds our schema: it
+    /// reads the migrations table, so an unreachable, dropped or corrupt
+    /// database fails.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|conn| Ok::<_, StoreError>(conn.batch_execute("SELECT 1")?))
-            .await
+        self.run(|conn| {
+            Ok::<_, StoreError>(
+                conn.batch_execute("SELECT 1 FROM __diesel_schema_migrations LIMIT 1")?,
+            )
+        })
+        .await
     }
 }
 

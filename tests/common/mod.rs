@@ -1,0 +1,250 @@
+//! Test harness: a fresh database per test (a SQLite file, or a PostgreSQL
+//! schema when `ESTUARY_TEST_DATABASE_URL` names a PostgreSQL database), and
+//! the real server bound to port 0 on loopback.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use estuary::config::Config;
+use estuary::server::Server;
+use estuary::web::AppState;
+use tokio::sync::oneshot;
+
+/// The variable that switches the suite to PostgreSQL.
+pub const PG_VAR: &str = "ESTUARY_TEST_DATABASE_URL";
+
+/// A database of one test's own, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg_schema: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var(PG_VAR).ok().filter(|url| !url.is_empty()) {
+            Some(admin_url) => {
+                let schema = format!("t_{}", random_suffix());
+                let mut conn = PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create schema");
+                let separator = if admin_url.contains('?') { '&' } else { '?' };
+                let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+                TestDb {
+                    url,
+                    dir,
+                    pg_schema: Some((admin_url, schema)),
+                }
+            }
+            None => TestDb {
+                url: dir.path().join("estuary.sqlite3").display().to_string(),
+                dir,
+                pg_schema: None,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg_schema.is_some()
+    }
+
+    /// Runs SQL directly against this test's database (assertions about
+    /// stored rows, or breaking the database on purpose).
+    pub fn execute(&self, sql: &str) {
+        let mut conn = estuary::store::ConnectionManager::new(&self.url)
+            .open()
+            .expect("open test database");
+        conn.batch_execute(sql).expect("execute SQL");
+    }
+
+    /// Counts rows of a table.
+    pub fn count(&self, table: &str) -> i64 {
+        use diesel::QueryableByName;
+        use diesel::sql_types::BigInt;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        use diesel::RunQueryDsl;
+        let mut conn = estuary::store::ConnectionManager::new(&self.url)
+            .open()
+            .expect("open test database");
+        let rows: Vec<Count> = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .load(&mut conn)
+            .expect("count rows");
+        rows[0].n
+    }
+
+    /// Values of one text column, in id order.
+    pub fn texts(&self, sql: &str) -> Vec<Option<String>> {
+        use diesel::QueryableByName;
+        use diesel::sql_types::{Nullable, Text};
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Nullable<Text>)]
+            v: Option<String>,
+        }
+        use diesel::RunQueryDsl;
+        let mut conn = estuary::store::ConnectionManager::new(&self.url)
+            .open()
+            .expect("open test database");
+        let rows: Vec<Row> = diesel::sql_query(sql).load(&mut conn).expect("query");
+        rows.into_iter().map(|r| r.v).collect()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, schema)) = &self.pg_schema
+            && let Ok(mut conn) = PgConnection::establish(admin_url)
+        {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+pub fn random_suffix() -> String {
+    let mut bytes = [0u8; 8];
+    openssl::rand::rand_bytes(&mut bytes).unwrap();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Settings for a test instance: loopback, the given database, defaults
+/// otherwise.
+pub fn test_config(db_url: &str, base_url: &str) -> Config {
+    let vars = [
+        ("ESTUARY_BASE_URL", base_url.to_owned()),
+        ("ESTUARY_BIND", "127.0.0.1:0".to_owned()),
+        ("DATABASE_URL", db_url.to_owned()),
+        ("ESTUARY_CONFIG", "/dev/null".to_owned()),
+        ("ESTUARY_DB_POOL_SIZE", "4".to_owned()),
+    ];
+    Config::load(|name| {
+        vars.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.clone())
+    })
+    .expect("test config")
+}
+
+/// A running instance; stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub state: AppState,
+    pub db: TestDb,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(TestDb::new(), |_| {}).await
+    }
+
+    /// Starts on `db`, letting the caller adjust the settings first.
+    pub async fn start_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base_url = format!("http://{addr}");
+        let mut config = test_config(&db.url, &base_url);
+        adjust(&mut config);
+        let server = Server::with_listener(config, listener)
+            .await
+            .expect("server starts");
+        let state = server.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server runs");
+        });
+        TestServer {
+            addr,
+            base_url,
+            state,
+            db,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// `host:port` of this instance, the domain of its handles.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub async fn get(&self, path: &str, accept: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(accept) = accept {
+            request = request.header("Accept", accept);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Creates a local user through the library, as `estuary user add` does.
+    pub async fn add_user(&self, name: &str) -> estuary::domain::accounts::Account {
+        estuary::domain::accounts::create_user(
+            &self.state.store,
+            &self.state.urls,
+            estuary::domain::accounts::NewLocalAccount {
+                name: name.into(),
+                display_name: Some(format!("{name} display")),
+                summary: Some(format!("About {name}")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create user")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Validates `document` against `schema/<name>`; panics with every error.
+pub fn assert_schema(name: &str, document: &serde_json::Value) {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "schema", name]
+        .iter()
+        .collect();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("schema file"))
+            .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:#?}\n{document:#}");
+}
