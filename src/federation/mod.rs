@@ -3,7 +3,9 @@
 
 pub mod actor;
 pub mod context;
+pub mod fetch;
 pub mod nodeinfo;
+pub mod signatures;
 pub mod webfinger;
 
 /// Media type of ActivityStreams documents.
