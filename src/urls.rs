@@ -85,6 +85,20 @@ impl Urls {
         })
     }
 
+    /// The instance actor (an Application that signs fetches).
+    pub fn instance_actor(&self) -> String {
+        self.path("/actor")
+    }
+
+    /// A new id for an object or activity minted here: `kind` is
+    /// `objects` or `activities`.
+    pub fn mint(&self, kind: &str) -> String {
+        let mut bytes = [0u8; 12];
+        openssl::rand::rand_bytes(&mut bytes).expect("random bytes");
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.path(&format!("/{kind}/{token}"))
+    }
+
     pub fn nodeinfo(&self) -> String {
         self.path("/nodeinfo/2.1")
     }

@@ -26,7 +26,7 @@ impl AccountKind {
         }
     }
 
-    fn from_stored(text: &str) -> Self {
+    pub fn from_stored(text: &str) -> Self {
         match text {
             "Group" => AccountKind::Group,
             "Application" => AccountKind::Application,
@@ -60,6 +60,7 @@ pub struct Account {
     pub following_url: Option<String>,
     pub profile_url: Option<String>,
     pub public_key_pem: String,
+    pub key_id: Option<String>,
     pub display_name: Option<String>,
     /// Plain text, as the operator wrote it.
     pub summary: Option<String>,
@@ -83,7 +84,7 @@ impl Account {
     }
 }
 
-fn row_to_account(row: AccountRow) -> Account {
+pub(crate) fn row_to_account(row: AccountRow) -> Account {
     Account {
         id: row.id,
         kind: AccountKind::from_stored(&row.kind),
@@ -97,6 +98,7 @@ fn row_to_account(row: AccountRow) -> Account {
         following_url: row.following_url,
         profile_url: row.profile_url,
         public_key_pem: row.public_key_pem,
+        key_id: row.key_id,
         display_name: row.display_name,
         summary: row.summary,
         avatar_url: row.avatar_url,
@@ -152,6 +154,7 @@ async fn create_local(
         .await
         .map_err(|_| crate::store::StoreError::Cancelled)??;
     let actor = urls.actor(kind.path_prefix(), &name);
+    let key_id = format!("{}#main-key", actor.actor);
     let shared_inbox = urls.shared_inbox();
     store
         .run(move |conn| {
@@ -187,6 +190,8 @@ async fn create_local(
                     owner_id,
                     created_at: now,
                     updated_at: now,
+                    key_id: Some(&key_id),
+                    fetched_at: None,
                 };
                 match rows::insert(conn, &row) {
                     Ok(row) => Ok(row_to_account(row)),
@@ -216,5 +221,138 @@ pub async fn find_by_actor_url(
     let actor_url = actor_url.to_owned();
     store
         .run(move |conn| Ok(rows::find_by_actor_url(conn, &actor_url)?.map(row_to_account)))
+        .await
+}
+
+/// The local account with this row id.
+pub async fn find_by_id(store: &Store, id: i64) -> Result<Option<Account>, DomainError> {
+    store
+        .run(move |conn| Ok(rows::find(conn, id)?.map(row_to_account)))
+        .await
+}
+
+/// The account that signs with `key_id`.
+pub async fn find_by_key_id(store: &Store, key_id: &str) -> Result<Option<Account>, DomainError> {
+    let key_id = key_id.to_owned();
+    store
+        .run(move |conn| Ok(rows::find_by_key_id(conn, &key_id)?.map(row_to_account)))
+        .await
+}
+
+/// The PEM private key of a local account.
+pub async fn private_key_pem(store: &Store, id: i64) -> Result<Option<String>, DomainError> {
+    store.run(move |conn| Ok(rows::private_key_pem(conn, id)?)).await
+}
+
+/// What is known of a remote actor from its document.
+#[derive(Debug, Clone)]
+pub struct RemoteActor {
+    pub kind: AccountKind,
+    pub username: String,
+    pub domain: String,
+    pub actor_url: String,
+    pub inbox_url: String,
+    pub shared_inbox_url: Option<String>,
+    pub outbox_url: Option<String>,
+    pub followers_url: Option<String>,
+    pub following_url: Option<String>,
+    pub profile_url: Option<String>,
+    pub key_id: String,
+    pub public_key_pem: String,
+    pub display_name: Option<String>,
+    /// Sanitised HTML.
+    pub summary: Option<String>,
+    pub avatar_url: Option<String>,
+    pub manually_approves_followers: bool,
+}
+
+/// Stores a remote actor, or refreshes the stored copy.
+pub async fn upsert_remote(store: &Store, actor: RemoteActor) -> Result<Account, DomainError> {
+    store
+        .run(move |conn| {
+            let now = Utc::now().naive_utc();
+            let row = NewAccountRow {
+                kind: actor.kind.as_str(),
+                username: &actor.username,
+                domain: Some(&actor.domain),
+                actor_url: &actor.actor_url,
+                inbox_url: &actor.inbox_url,
+                shared_inbox_url: actor.shared_inbox_url.as_deref(),
+                outbox_url: actor.outbox_url.as_deref(),
+                followers_url: actor.followers_url.as_deref(),
+                following_url: actor.following_url.as_deref(),
+                profile_url: actor.profile_url.as_deref(),
+                public_key_pem: &actor.public_key_pem,
+                private_key_pem: None,
+                display_name: actor.display_name.as_deref(),
+                summary: actor.summary.as_deref(),
+                avatar_url: actor.avatar_url.as_deref(),
+                manually_approves_followers: actor.manually_approves_followers,
+                owner_id: None,
+                created_at: now,
+                updated_at: now,
+                key_id: Some(&actor.key_id),
+                fetched_at: Some(now),
+            };
+            Ok(row_to_account(rows::upsert_remote(conn, &row)?))
+        })
+        .await
+}
+
+/// Name of the instance actor (not a valid user name, so it cannot clash).
+pub const INSTANCE_ACTOR: &str = "instance.actor";
+
+/// The instance actor: the Application that signs the instance's own
+/// fetches. Created on first use; safe when several processes race.
+pub async fn ensure_instance_actor(store: &Store, urls: &Urls) -> Result<Account, DomainError> {
+    if let Some(found) = store
+        .run(|conn| Ok::<_, DomainError>(rows::find_local(conn, INSTANCE_ACTOR)?))
+        .await?
+    {
+        return Ok(row_to_account(found));
+    }
+    let keys = tokio::task::spawn_blocking(generate_key_pair)
+        .await
+        .map_err(|_| crate::store::StoreError::Cancelled)??;
+    let actor = urls.instance_actor();
+    let inbox = format!("{actor}/inbox");
+    let outbox = format!("{actor}/outbox");
+    let shared_inbox = urls.shared_inbox();
+    let profile = urls.origin();
+    store
+        .run(move |conn| {
+            let now = Utc::now().naive_utc();
+            let key_id = format!("{actor}#main-key");
+            let row = NewAccountRow {
+                kind: AccountKind::Application.as_str(),
+                username: INSTANCE_ACTOR,
+                domain: None,
+                actor_url: &actor,
+                inbox_url: &inbox,
+                shared_inbox_url: Some(&shared_inbox),
+                outbox_url: Some(&outbox),
+                followers_url: None,
+                following_url: None,
+                profile_url: Some(&profile),
+                public_key_pem: &keys.public_pem,
+                private_key_pem: Some(&keys.private_pem),
+                display_name: None,
+                summary: None,
+                avatar_url: None,
+                manually_approves_followers: true,
+                owner_id: None,
+                created_at: now,
+                updated_at: now,
+                key_id: Some(&key_id),
+                fetched_at: None,
+            };
+            match rows::insert(conn, &row) {
+                Ok(row) => Ok(row_to_account(row)),
+                Err(e) if is_unique_violation(&e) => rows::find_local(conn, INSTANCE_ACTOR)?
+                    .map(row_to_account)
+                    .ok_or(DomainError::Store(e.into())),
+                Err(e) => Err(e.into()),
+            }
+        })
         .await
 }

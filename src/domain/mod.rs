@@ -2,9 +2,13 @@
 //! instance statistics. Never imports axum or wire types.
 
 pub mod accounts;
+pub mod actions;
+pub mod audience;
+pub mod follows;
 pub mod instance;
 pub mod keys;
 pub mod names;
+pub mod posts;
 pub mod tokens;
 
 use crate::store::StoreError;
@@ -18,6 +22,10 @@ pub enum DomainError {
     NameTaken(String),
     #[error("there is no user named {0:?}")]
     NoSuchUser(String),
+    #[error("only the owner may change or delete this object")]
+    NotOwner,
+    #[error("{0} exists already")]
+    Conflict(String),
     #[error("generating a key pair failed: {0}")]
     Key(#[from] openssl::error::ErrorStack),
     #[error(transparent)]

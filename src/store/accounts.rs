@@ -30,6 +30,8 @@ pub struct AccountRow {
     pub owner_id: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub key_id: Option<String>,
+    pub fetched_at: Option<NaiveDateTime>,
 }
 
 /// A row about to be inserted.
@@ -55,6 +57,8 @@ pub struct NewAccountRow<'a> {
     pub owner_id: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub key_id: Option<&'a str>,
+    pub fetched_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(conn: &mut AnyConnection, row: &NewAccountRow<'_>) -> QueryResult<AccountRow> {
@@ -93,4 +97,63 @@ pub fn count_local(conn: &mut AnyConnection, kind: &str) -> QueryResult<i64> {
         .filter(accounts::kind.eq(kind))
         .count()
         .get_result(conn)
+}
+
+/// The account by row id.
+pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<AccountRow>> {
+    accounts::table
+        .find(id)
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The account whose signing key has this id.
+pub fn find_by_key_id(conn: &mut AnyConnection, key_id: &str) -> QueryResult<Option<AccountRow>> {
+    accounts::table
+        .filter(accounts::key_id.eq(key_id))
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inserts a remote actor, or refreshes the stored copy with the same
+/// actor id.
+pub fn upsert_remote(conn: &mut AnyConnection, row: &NewAccountRow<'_>) -> QueryResult<AccountRow> {
+    use diesel::upsert::excluded;
+    crate::with_backend!(conn, |c| diesel::insert_into(accounts::table)
+        .values(row)
+        .on_conflict(accounts::actor_url)
+        .do_update()
+        .set((
+            accounts::kind.eq(excluded(accounts::kind)),
+            accounts::username.eq(excluded(accounts::username)),
+            accounts::inbox_url.eq(excluded(accounts::inbox_url)),
+            accounts::shared_inbox_url.eq(excluded(accounts::shared_inbox_url)),
+            accounts::outbox_url.eq(excluded(accounts::outbox_url)),
+            accounts::followers_url.eq(excluded(accounts::followers_url)),
+            accounts::following_url.eq(excluded(accounts::following_url)),
+            accounts::profile_url.eq(excluded(accounts::profile_url)),
+            accounts::public_key_pem.eq(excluded(accounts::public_key_pem)),
+            accounts::key_id.eq(excluded(accounts::key_id)),
+            accounts::display_name.eq(excluded(accounts::display_name)),
+            accounts::summary.eq(excluded(accounts::summary)),
+            accounts::avatar_url.eq(excluded(accounts::avatar_url)),
+            accounts::manually_approves_followers
+                .eq(excluded(accounts::manually_approves_followers)),
+            accounts::updated_at.eq(excluded(accounts::updated_at)),
+            accounts::fetched_at.eq(excluded(accounts::fetched_at)),
+        ))
+        .returning(AccountRow::as_returning())
+        .get_result(c))
+}
+
+/// Local accounts' private keys, for signing; `None` for remote accounts.
+pub fn private_key_pem(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<String>> {
+    accounts::table
+        .find(id)
+        .select(accounts::private_key_pem)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
 }

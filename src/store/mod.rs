@@ -2,7 +2,14 @@
 //! embedded migrations, and one module of rows and queries per table group.
 
 pub mod accounts;
+pub mod activities;
+pub mod blocks;
 mod connection;
+pub mod follows;
+pub mod inbox_items;
+pub mod jobs;
+pub mod objects;
+pub mod reactions;
 pub mod schema;
 pub mod tokens;
 

@@ -22,6 +22,8 @@ diesel::table! {
         owner_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        key_id -> Nullable<Text>,
+        fetched_at -> Nullable<Timestamp>,
     }
 }
 
@@ -37,5 +39,115 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    objects (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        kind -> Text,
+        author_id -> BigInt,
+        content -> Nullable<Text>,
+        summary -> Nullable<Text>,
+        name -> Nullable<Text>,
+        in_reply_to -> Nullable<Text>,
+        context -> Nullable<Text>,
+        url -> Nullable<Text>,
+        visibility -> Text,
+        addressed_to -> Text,
+        document -> Text,
+        local -> Bool,
+        published -> Timestamp,
+        updated -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activities (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        kind -> Text,
+        actor_id -> BigInt,
+        object_ap_id -> Nullable<Text>,
+        visibility -> Text,
+        addressed_to -> Text,
+        document -> Text,
+        local -> Bool,
+        published -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    follows (id) {
+        id -> BigInt,
+        follower_id -> BigInt,
+        followee_id -> BigInt,
+        follow_ap_id -> Text,
+        accepted -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reactions (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        kind -> Text,
+        actor_id -> BigInt,
+        object_ap_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    blocks (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        blocker_id -> BigInt,
+        blocked_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inbox_items (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        activity_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        dedup_key -> Nullable<Text>,
+        payload -> Text,
+        host -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        run_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(tokens -> accounts (account_id));
-diesel::allow_tables_to_appear_in_same_query!(accounts, tokens);
+diesel::joinable!(objects -> accounts (author_id));
+diesel::joinable!(activities -> accounts (actor_id));
+diesel::joinable!(inbox_items -> activities (activity_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    tokens,
+    objects,
+    activities,
+    follows,
+    reactions,
+    blocks,
+    inbox_items,
+    jobs,
+);

@@ -1,0 +1,10 @@
+DROP TABLE jobs;
+DROP TABLE inbox_items;
+DROP TABLE blocks;
+DROP TABLE reactions;
+DROP TABLE follows;
+DROP TABLE activities;
+DROP TABLE objects;
+DROP INDEX accounts_key_id;
+ALTER TABLE accounts DROP COLUMN fetched_at;
+ALTER TABLE accounts DROP COLUMN key_id;

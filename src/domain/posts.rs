@@ -1,0 +1,523 @@
+//! Posts (objects) and the activities that carry them: storing what was
+//! received or published, applying updates and deletions by their owner,
+//! and reading them back for a given viewer.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::Connection;
+
+use super::DomainError;
+use super::accounts::Account;
+use super::actions::{self, Action};
+use super::audience::{Visibility, Viewer, may_see};
+use crate::store::activities::{self as activity_rows, ActivityRow, NewActivityRow};
+use crate::store::objects::{self as object_rows, NewObjectRow, ObjectChanges, ObjectRow};
+use crate::store::{AnyConnection, Store, accounts as account_rows, follows, inbox_items};
+
+/// An activity to store (received, or minted here).
+#[derive(Debug, Clone)]
+pub struct NewActivity {
+    pub ap_id: String,
+    pub kind: String,
+    pub actor_id: i64,
+    pub object_ap_id: Option<String>,
+    pub addressees: Vec<String>,
+    pub visibility: Visibility,
+    /// The activity as JSON, served back at its id.
+    pub document: String,
+    pub local: bool,
+    pub published: NaiveDateTime,
+}
+
+/// A post to store.
+#[derive(Debug, Clone)]
+pub struct NewPost {
+    pub ap_id: String,
+    pub kind: String,
+    pub author_id: i64,
+    /// Sanitised HTML.
+    pub content: Option<String>,
+    pub summary: Option<String>,
+    pub name: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub context: Option<String>,
+    pub url: Option<String>,
+    pub addressees: Vec<String>,
+    pub visibility: Visibility,
+    pub document: String,
+    pub local: bool,
+    pub published: NaiveDateTime,
+}
+
+/// A stored post.
+#[derive(Debug, Clone)]
+pub struct Post {
+    pub ap_id: String,
+    pub kind: String,
+    pub author_id: i64,
+    pub content: Option<String>,
+    pub summary: Option<String>,
+    pub name: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub context: Option<String>,
+    pub url: Option<String>,
+    pub visibility: Visibility,
+    pub addressees: Vec<String>,
+    pub document: String,
+    pub local: bool,
+    pub published: NaiveDateTime,
+    pub updated: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+/// A stored activity.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub ap_id: String,
+    pub kind: String,
+    pub actor_id: i64,
+    pub object_ap_id: Option<String>,
+    pub visibility: Visibility,
+    pub addressees: Vec<String>,
+    pub document: String,
+    pub local: bool,
+    pub published: NaiveDateTime,
+}
+
+/// What came of applying a received activity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Stored; filed in this many local inboxes.
+    Stored { filed: usize },
+    /// This activity id was seen before; nothing was done again.
+    Replay,
+    /// Nothing to do (e.g. deleting an object never seen).
+    Ignored,
+}
+
+fn addressees_to_text(addressees: &[String]) -> String {
+    serde_json::to_string(addressees).expect("strings serialise")
+}
+
+fn addressees_from_text(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+pub(crate) fn row_to_post(row: ObjectRow) -> Post {
+    Post {
+        ap_id: row.ap_id,
+        kind: row.kind,
+        author_id: row.author_id,
+        content: row.content,
+        summary: row.summary,
+        name: row.name,
+        in_reply_to: row.in_reply_to,
+        context: row.context,
+        url: row.url,
+        visibility: Visibility::from_stored(&row.visibility),
+        addressees: addressees_from_text(&row.addressed_to),
+        document: row.document,
+        local: row.local,
+        published: row.published,
+        updated: row.updated,
+        deleted_at: row.deleted_at,
+    }
+}
+
+pub(crate) fn row_to_activity(row: ActivityRow) -> Activity {
+    Activity {
+        ap_id: row.ap_id,
+        kind: row.kind,
+        actor_id: row.actor_id,
+        object_ap_id: row.object_ap_id,
+        visibility: Visibility::from_stored(&row.visibility),
+        addressees: addressees_from_text(&row.addressed_to),
+        document: row.document,
+        local: row.local,
+        published: row.published,
+    }
+}
+
+/// Inserts an activity row; `None` on a replay.
+pub(crate) fn insert_activity(
+    conn: &mut AnyConnection,
+    activity: &NewActivity,
+) -> Result<Option<ActivityRow>, DomainError> {
+    let addressed_to = addressees_to_text(&activity.addressees);
+    Ok(activity_rows::insert(
+        conn,
+        &NewActivityRow {
+            ap_id: &activity.ap_id,
+            kind: &activity.kind,
+            actor_id: activity.actor_id,
+            object_ap_id: activity.object_ap_id.as_deref(),
+            visibility: activity.visibility.as_str(),
+            addressed_to: &addressed_to,
+            document: &activity.document,
+            local: activity.local,
+            published: activity.published,
+            created_at: Utc::now().naive_utc(),
+        },
+    )?)
+}
+
+fn insert_post(conn: &mut AnyConnection, post: &NewPost) -> Result<(), DomainError> {
+    let addressed_to = addressees_to_text(&post.addressees);
+    object_rows::insert(
+        conn,
+        &NewObjectRow {
+            ap_id: &post.ap_id,
+            kind: &post.kind,
+            author_id: post.author_id,
+            content: post.content.as_deref(),
+            summary: post.summary.as_deref(),
+            name: post.name.as_deref(),
+            in_reply_to: post.in_reply_to.as_deref(),
+            context: post.context.as_deref(),
+            url: post.url.as_deref(),
+            visibility: post.visibility.as_str(),
+            addressed_to: &addressed_to,
+            document: &post.document,
+            local: post.local,
+            published: post.published,
+            created_at: Utc::now().naive_utc(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Local accounts an activity from `sender` reaches: those addressed by
+/// actor id, and the sender's local followers when its followers
+/// collection is addressed.
+pub(crate) fn local_recipients(
+    conn: &mut AnyConnection,
+    sender: &Account,
+    addressees: &[String],
+) -> Result<Vec<i64>, DomainError> {
+    use crate::store::schema::accounts;
+    use diesel::prelude::*;
+    let mut ids: Vec<i64> = accounts::table
+        .filter(accounts::domain.is_null())
+        .filter(accounts::actor_url.eq_any(addressees))
+        .select(accounts::id)
+        .load(conn)?;
+    if sender
+        .followers_url
+        .as_ref()
+        .is_some_and(|f| addressees.contains(f))
+    {
+        ids.extend(follows::local_followers(conn, sender.id)?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids.retain(|id| *id != sender.id);
+    Ok(ids)
+}
+
+/// Stores a received Create and its post, and files it in the inboxes of
+/// the local accounts it reaches. A replayed activity changes nothing.
+pub async fn receive_create(
+    store: &Store,
+    sender: &Account,
+    activity: NewActivity,
+    post: NewPost,
+) -> Result<Applied, DomainError> {
+    let sender = sender.clone();
+    store
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let Some(stored) = insert_activity(conn, &activity)? else {
+                    return Ok(Applied::Replay);
+                };
+                insert_post(conn, &post)?;
+                let recipients = local_recipients(conn, &sender, &activity.addressees)?;
+                let filed = inbox_items::file(conn, &recipients, stored.id, Utc::now().naive_utc())?;
+                Ok(Applied::Stored { filed })
+            })
+        })
+        .await
+}
+
+/// Stores an activity minted here (and its post, for a Create), files it
+/// for local addressees and queues delivery to everyone else.
+pub async fn publish(
+    store: &Store,
+    author: &Account,
+    activity: NewActivity,
+    post: Option<NewPost>,
+) -> Result<(), DomainError> {
+    let author = author.clone();
+    store
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let stored = insert_activity(conn, &activity)?
+                    .ok_or_else(|| DomainError::Conflict(activity.ap_id.clone()))?;
+                if let Some(post) = &post {
+                    insert_post(conn, post)?;
+                }
+                let recipients = local_recipients(conn, &author, &activity.addressees)?;
+                inbox_items::file(conn, &recipients, stored.id, Utc::now().naive_utc())?;
+                actions::enqueue(
+                    conn,
+                    &[Action::FanOut {
+                        activity: activity.ap_id.clone(),
+                        sender_id: author.id,
+                        addressees: activity.addressees.clone(),
+                    }],
+                )?;
+                Ok(())
+            })
+        })
+        .await
+}
+
+/// The changes a received Update carries.
+#[derive(Debug, Clone)]
+pub struct PostChanges {
+    pub content: Option<String>,
+    pub summary: Option<String>,
+    pub name: Option<String>,
+    pub document: String,
+    pub updated: NaiveDateTime,
+}
+
+/// Applies an Update of a post by `actor`, who must be its author.
+pub async fn receive_update(
+    store: &Store,
+    actor: &Account,
+    activity: NewActivity,
+    object_ap_id: String,
+    changes: PostChanges,
+) -> Result<Applied, DomainError> {
+    let actor_id = actor.id;
+    store
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let Some(object) = object_rows::find_by_ap_id(conn, &object_ap_id)? else {
+                    return Ok(Applied::Ignored);
+                };
+                if object.author_id != actor_id {
+                    return Err(DomainError::NotOwner);
+                }
+                if insert_activity(conn, &activity)?.is_none() {
+                    return Ok(Applied::Replay);
+                }
+                if object.deleted_at.is_none() {
+                    object_rows::update(
+                        conn,
+                        object.id,
+                        &ObjectChanges {
+                            content: changes.content.as_deref(),
+                            summary: changes.summary.as_deref(),
+                            name: changes.name.as_deref(),
+                            document: &changes.document,
+                            updated: changes.updated,
+                        },
+                    )?;
+                }
+                Ok(Applied::Stored { filed: 0 })
+            })
+        })
+        .await
+}
+
+/// Applies a Delete of a post by `actor`, who must be its author: the post
+/// becomes a tombstone.
+pub async fn receive_delete(
+    store: &Store,
+    actor: &Account,
+    activity: NewActivity,
+    object_ap_id: String,
+) -> Result<Applied, DomainError> {
+    let actor_id = actor.id;
+    store
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let Some(object) = object_rows::find_by_ap_id(conn, &object_ap_id)? else {
+                    return Ok(Applied::Ignored);
+                };
+                if object.author_id != actor_id {
+                    return Err(DomainError::NotOwner);
+                }
+                if insert_activity(conn, &activity)?.is_none() {
+                    return Ok(Applied::Replay);
+                }
+                object_rows::mark_deleted(conn, object.id, Utc::now().naive_utc())?;
+                Ok(Applied::Stored { filed: 0 })
+            })
+        })
+        .await
+}
+
+/// Whether `viewer` (an actor id, if the request was signed) may see a post
+/// or activity with this addressing by `author`.
+fn viewer_may_see(
+    conn: &mut AnyConnection,
+    visibility: Visibility,
+    addressees: &[String],
+    author: &Account,
+    viewer: Option<&str>,
+) -> Result<bool, DomainError> {
+    let viewer = match viewer {
+        None => None,
+        Some(actor_url) => {
+            let follows_author = match account_rows::find_by_actor_url(conn, actor_url)? {
+                Some(row) => follows::find(conn, row.id, author.id)?.is_some_and(|f| f.accepted),
+                None => false,
+            };
+            Some(Viewer {
+                actor_url,
+                follows_author,
+            })
+        }
+    };
+    Ok(may_see(visibility, addressees, &author.actor_url, viewer))
+}
+
+/// What a viewer gets when dereferencing an id.
+#[derive(Debug, Clone)]
+pub enum Lookup<T> {
+    Found(T),
+    /// It existed and was deleted (410 with a tombstone).
+    Gone { kind: String, deleted_at: NaiveDateTime },
+    /// Unknown, or not visible to this viewer (indistinguishable).
+    NotFound,
+}
+
+/// A local post, if `viewer` may see it.
+pub async fn local_post_for(
+    store: &Store,
+    ap_id: &str,
+    viewer: Option<String>,
+) -> Result<Lookup<Post>, DomainError> {
+    let ap_id = ap_id.to_owned();
+    store
+        .run(move |conn| {
+            let Some(row) = object_rows::find_by_ap_id(conn, &ap_id)? else {
+                return Ok(Lookup::NotFound);
+            };
+            if !row.local {
+                return Ok(Lookup::NotFound);
+            }
+            let author = account_rows::find(conn, row.author_id)?
+                .map(super::accounts::row_to_account)
+                .ok_or(DomainError::NoSuchUser(row.author_id.to_string()))?;
+            let post = row_to_post(row);
+            if !viewer_may_see(conn, post.visibility, &post.addressees, &author, viewer.as_deref())? {
+                return Ok(Lookup::NotFound);
+            }
+            Ok(match post.deleted_at {
+                Some(deleted_at) => Lookup::Gone {
+                    kind: post.kind,
+                    deleted_at,
+                },
+                None => Lookup::Found(post),
+            })
+        })
+        .await
+}
+
+/// A local activity, if `viewer` may see it.
+pub async fn local_activity_for(
+    store: &Store,
+    ap_id: &str,
+    viewer: Option<String>,
+) -> Result<Lookup<Activity>, DomainError> {
+    let ap_id = ap_id.to_owned();
+    store
+        .run(move |conn| {
+            let Some(row) = activity_rows::find_by_ap_id(conn, &ap_id)? else {
+                return Ok(Lookup::NotFound);
+            };
+            if !row.local {
+                return Ok(Lookup::NotFound);
+            }
+            let author = account_rows::find(conn, row.actor_id)?
+                .map(super::accounts::row_to_account)
+                .ok_or(DomainError::NoSuchUser(row.actor_id.to_string()))?;
+            let activity = row_to_activity(row);
+            if !viewer_may_see(
+                conn,
+                activity.visibility,
+                &activity.addressees,
+                &author,
+                viewer.as_deref(),
+            )? {
+                return Ok(Lookup::NotFound);
+            }
+            Ok(Lookup::Found(activity))
+        })
+        .await
+}
+
+/// One page of a collection, newest first.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+/// Kinds of activity an outbox lists.
+pub const OUTBOX_KINDS: &[&str] = &["Create", "Announce"];
+
+/// An account's outbox as `viewer` may see it: public items for anonymous
+/// readers, more for a signed reader the items are addressed to.
+pub async fn outbox_for(
+    store: &Store,
+    author: &Account,
+    viewer: Option<String>,
+    offset: i64,
+    limit: i64,
+) -> Result<Page<Activity>, DomainError> {
+    let author = author.clone();
+    store
+        .run(move |conn| {
+            let mut visible = Vec::new();
+            for row in activity_rows::by_actor(conn, author.id, OUTBOX_KINDS)? {
+                let activity = row_to_activity(row);
+                if viewer_may_see(
+                    conn,
+                    activity.visibility,
+                    &activity.addressees,
+                    &author,
+                    viewer.as_deref(),
+                )? {
+                    visible.push(activity);
+                }
+            }
+            let total = visible.len() as i64;
+            let items = visible
+                .into_iter()
+                .skip(offset.max(0) as usize)
+                .take(limit.max(0) as usize)
+                .collect();
+            Ok(Page { items, total })
+        })
+        .await
+}
+
+/// The activities filed in a local account's inbox, newest first.
+pub async fn inbox_of(
+    store: &Store,
+    account_id: i64,
+    offset: i64,
+    limit: i64,
+) -> Result<Page<Activity>, DomainError> {
+    store
+        .run(move |conn| {
+            let total = inbox_items::count(conn, account_id)?;
+            let items = inbox_items::list(conn, account_id, limit, offset)?
+                .into_iter()
+                .map(row_to_activity)
+                .collect();
+            Ok(Page { items, total })
+        })
+        .await
+}
+
+/// A stored post by id, local or remote, whoever may see it.
+pub async fn find_post(store: &Store, ap_id: &str) -> Result<Option<Post>, DomainError> {
+    let ap_id = ap_id.to_owned();
+    store
+        .run(move |conn| Ok(object_rows::find_by_ap_id(conn, &ap_id)?.map(row_to_post)))
+        .await
+}

@@ -1,0 +1,114 @@
+//! Rows and queries of the `follows` table (pending and accepted).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::AnyConnection;
+use super::accounts::AccountRow;
+use super::schema::{accounts, follows};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = follows)]
+pub struct FollowRow {
+    pub id: i64,
+    pub follower_id: i64,
+    pub followee_id: i64,
+    pub follow_ap_id: String,
+    pub accepted: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = follows)]
+pub struct NewFollowRow<'a> {
+    pub follower_id: i64,
+    pub followee_id: i64,
+    pub follow_ap_id: &'a str,
+    pub accepted: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// Records a follow, or replaces the activity id and state of an existing
+/// one between the same two accounts.
+pub fn upsert(conn: &mut AnyConnection, row: &NewFollowRow<'_>) -> QueryResult<FollowRow> {
+    use diesel::upsert::excluded;
+    crate::with_backend!(conn, |c| diesel::insert_into(follows::table)
+        .values(row)
+        .on_conflict((follows::follower_id, follows::followee_id))
+        .do_update()
+        .set((
+            follows::follow_ap_id.eq(excluded(follows::follow_ap_id)),
+            follows::accepted.eq(excluded(follows::accepted)),
+        ))
+        .returning(FollowRow::as_returning())
+        .get_result(c))
+}
+
+pub fn find(
+    conn: &mut AnyConnection,
+    follower_id: i64,
+    followee_id: i64,
+) -> QueryResult<Option<FollowRow>> {
+    follows::table
+        .filter(follows::follower_id.eq(follower_id))
+        .filter(follows::followee_id.eq(followee_id))
+        .select(FollowRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<FollowRow>> {
+    follows::table
+        .filter(follows::follow_ap_id.eq(ap_id))
+        .select(FollowRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_accepted(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
+    diesel::update(follows::table.find(id))
+        .set(follows::accepted.eq(true))
+        .execute(conn)
+}
+
+pub fn delete(conn: &mut AnyConnection, follower_id: i64, followee_id: i64) -> QueryResult<usize> {
+    diesel::delete(
+        follows::table
+            .filter(follows::follower_id.eq(follower_id))
+            .filter(follows::followee_id.eq(followee_id)),
+    )
+    .execute(conn)
+}
+
+/// Accepted followers of `followee_id`, oldest first.
+pub fn followers(conn: &mut AnyConnection, followee_id: i64) -> QueryResult<Vec<AccountRow>> {
+    follows::table
+        .inner_join(accounts::table.on(accounts::id.eq(follows::follower_id)))
+        .filter(follows::followee_id.eq(followee_id))
+        .filter(follows::accepted.eq(true))
+        .order(follows::id.asc())
+        .select(AccountRow::as_select())
+        .load(conn)
+}
+
+/// Accounts `follower_id` follows (accepted), oldest first.
+pub fn following(conn: &mut AnyConnection, follower_id: i64) -> QueryResult<Vec<AccountRow>> {
+    follows::table
+        .inner_join(accounts::table.on(accounts::id.eq(follows::followee_id)))
+        .filter(follows::follower_id.eq(follower_id))
+        .filter(follows::accepted.eq(true))
+        .order(follows::id.asc())
+        .select(AccountRow::as_select())
+        .load(conn)
+}
+
+/// Local accounts that follow `followee_id` (accepted).
+pub fn local_followers(conn: &mut AnyConnection, followee_id: i64) -> QueryResult<Vec<i64>> {
+    follows::table
+        .inner_join(accounts::table.on(accounts::id.eq(follows::follower_id)))
+        .filter(follows::followee_id.eq(followee_id))
+        .filter(follows::accepted.eq(true))
+        .filter(accounts::domain.is_null())
+        .select(accounts::id)
+        .load(conn)
+}

@@ -1,0 +1,58 @@
+//! Rows and queries of `inbox_items`: what arrived in each local inbox.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::AnyConnection;
+use super::activities::ActivityRow;
+use super::schema::{activities, inbox_items};
+
+/// Files an activity in local inboxes; already filed ones are skipped.
+pub fn file(
+    conn: &mut AnyConnection,
+    account_ids: &[i64],
+    activity_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    let rows: Vec<_> = account_ids
+        .iter()
+        .map(|account_id| {
+            (
+                inbox_items::account_id.eq(*account_id),
+                inbox_items::activity_id.eq(activity_id),
+                inbox_items::created_at.eq(at),
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    crate::with_backend!(conn, |c| diesel::insert_into(inbox_items::table)
+        .values(&rows)
+        .on_conflict_do_nothing()
+        .execute(c))
+}
+
+/// The activities in an account's inbox, newest first.
+pub fn list(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<ActivityRow>> {
+    inbox_items::table
+        .inner_join(activities::table)
+        .filter(inbox_items::account_id.eq(account_id))
+        .order(inbox_items::id.desc())
+        .limit(limit)
+        .offset(offset)
+        .select(ActivityRow::as_select())
+        .load(conn)
+}
+
+pub fn count(conn: &mut AnyConnection, account_id: i64) -> QueryResult<i64> {
+    inbox_items::table
+        .filter(inbox_items::account_id.eq(account_id))
+        .count()
+        .get_result(conn)
+}

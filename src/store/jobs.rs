@@ -1,0 +1,188 @@
+//! The durable job queue: rows of `jobs`, claimed with a lease so that a
+//! crashed process's work is picked up again, `FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL so several processes share the queue.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamp};
+
+use super::AnyConnection;
+use super::schema::jobs;
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = jobs)]
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub dedup_key: Option<String>,
+    pub payload: String,
+    pub host: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub run_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = jobs, treat_none_as_default_value = false)]
+pub struct NewJobRow<'a> {
+    pub kind: &'a str,
+    pub dedup_key: Option<&'a str>,
+    pub payload: &'a str,
+    pub host: Option<&'a str>,
+    pub status: &'a str,
+    pub attempts: i32,
+    pub run_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts jobs; a job whose `dedup_key` exists already is skipped.
+/// Returns how many were inserted.
+pub fn enqueue(conn: &mut AnyConnection, rows: &[NewJobRow<'_>]) -> QueryResult<usize> {
+    let mut inserted = 0;
+    // Batches keep statements under SQLite's bound-parameter limit.
+    for chunk in rows.chunks(500) {
+        inserted += crate::with_backend!(conn, |c| diesel::insert_into(jobs::table)
+            .values(chunk)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(inserted)
+}
+
+const CLAIM_POSTGRES: &str = "\
+UPDATE jobs SET status = 'running', locked_until = $1, updated_at = $2
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE ((status IN ('pending', 'retrying') AND run_at <= $2)
+           OR (status = 'running' AND locked_until < $2))
+      AND (host IS NULL OR host NOT IN (
+            SELECT host FROM jobs
+            WHERE status = 'running' AND locked_until >= $2 AND host IS NOT NULL
+            GROUP BY host HAVING COUNT(*) >= $3))
+    ORDER BY run_at, id
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING *";
+
+const CLAIM_SQLITE: &str = "\
+UPDATE jobs SET status = 'running', locked_until = ?1, updated_at = ?2
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE ((status IN ('pending', 'retrying') AND run_at <= ?2)
+           OR (status = 'running' AND locked_until < ?2))
+      AND (host IS NULL OR host NOT IN (
+            SELECT host FROM jobs
+            WHERE status = 'running' AND locked_until >= ?2 AND host IS NOT NULL
+            GROUP BY host HAVING COUNT(*) >= ?3))
+    ORDER BY run_at, id
+    LIMIT ?4
+)
+RETURNING *";
+
+/// Claims up to `limit` due jobs (and jobs whose lease expired) until
+/// `lease_until`, skipping hosts that already have `host_cap` jobs running.
+pub fn claim(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+    host_cap: i64,
+) -> QueryResult<Vec<JobRow>> {
+    match conn {
+        AnyConnection::Postgresql(c) => diesel::sql_query(CLAIM_POSTGRES)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(host_cap)
+            .bind::<BigInt, _>(limit)
+            .load(c),
+        AnyConnection::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(host_cap)
+            .bind::<BigInt, _>(limit)
+            .load(c),
+    }
+}
+
+/// Marks a job finished.
+pub fn complete(conn: &mut AnyConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::status.eq("done"),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Schedules another attempt.
+pub fn retry(
+    conn: &mut AnyConnection,
+    id: i64,
+    attempts: i32,
+    run_at: NaiveDateTime,
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::status.eq("retrying"),
+            jobs::attempts.eq(attempts),
+            jobs::run_at.eq(run_at),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::last_error.eq(Some(error)),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Gives up on a job for good.
+pub fn bury(
+    conn: &mut AnyConnection,
+    id: i64,
+    attempts: i32,
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::status.eq("dead"),
+            jobs::attempts.eq(attempts),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::last_error.eq(Some(error)),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Job counts per status.
+pub fn count_by_status(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+    jobs::table
+        .group_by(jobs::status)
+        .select((jobs::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Job counts per kind and status.
+pub fn count_by_kind_and_status(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, i64)>> {
+    jobs::table
+        .group_by((jobs::kind, jobs::status))
+        .select((jobs::kind, jobs::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Deletes finished jobs last touched before `before`.
+pub fn prune_done(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        jobs::table
+            .filter(jobs::status.eq("done"))
+            .filter(jobs::updated_at.lt(before)),
+    )
+    .execute(conn)
+}

@@ -1,0 +1,100 @@
+//! Rows and queries of the `objects` table: notes and articles, local and
+//! remote, keyed by their id URL.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::AnyConnection;
+use super::schema::objects;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = objects)]
+pub struct ObjectRow {
+    pub id: i64,
+    pub ap_id: String,
+    pub kind: String,
+    pub author_id: i64,
+    pub content: Option<String>,
+    pub summary: Option<String>,
+    pub name: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub context: Option<String>,
+    pub url: Option<String>,
+    pub visibility: String,
+    pub addressed_to: String,
+    pub document: String,
+    pub local: bool,
+    pub published: NaiveDateTime,
+    pub updated: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = objects)]
+pub struct NewObjectRow<'a> {
+    pub ap_id: &'a str,
+    pub kind: &'a str,
+    pub author_id: i64,
+    pub content: Option<&'a str>,
+    pub summary: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub in_reply_to: Option<&'a str>,
+    pub context: Option<&'a str>,
+    pub url: Option<&'a str>,
+    pub visibility: &'a str,
+    pub addressed_to: &'a str,
+    pub document: &'a str,
+    pub local: bool,
+    pub published: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+/// Inserts an object; `None` when one with this id already exists.
+pub fn insert(conn: &mut AnyConnection, row: &NewObjectRow<'_>) -> QueryResult<Option<ObjectRow>> {
+    crate::with_backend!(conn, |c| diesel::insert_into(objects::table)
+        .values(row)
+        .on_conflict(objects::ap_id)
+        .do_nothing()
+        .returning(ObjectRow::as_returning())
+        .get_result(c)
+        .optional())
+}
+
+pub fn find_by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<ObjectRow>> {
+    objects::table
+        .filter(objects::ap_id.eq(ap_id))
+        .select(ObjectRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The fields an Update may change.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = objects)]
+pub struct ObjectChanges<'a> {
+    pub content: Option<&'a str>,
+    pub summary: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub document: &'a str,
+    pub updated: NaiveDateTime,
+}
+
+pub fn update(conn: &mut AnyConnection, id: i64, changes: &ObjectChanges<'_>) -> QueryResult<usize> {
+    diesel::update(objects::table.find(id))
+        .set(changes)
+        .execute(conn)
+}
+
+/// Turns the object into a tombstone: its content is dropped.
+pub fn mark_deleted(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(objects::table.find(id))
+        .set((
+            objects::deleted_at.eq(Some(at)),
+            objects::content.eq(None::<String>),
+            objects::summary.eq(None::<String>),
+            objects::name.eq(None::<String>),
+            objects::document.eq("{}"),
+        ))
+        .execute(conn)
+}
