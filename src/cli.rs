@@ -33,6 +33,15 @@ pub enum Command {
     /// Manage rooms (Group actors).
     #[command(subcommand)]
     Room(RoomCommand),
+    /// Inspect the delivery queue.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Print pending, failed (retrying), dead, running and done job counts.
+    Stats,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +112,10 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<Value> {
             };
             let account = accounts::create_user(&store, &urls, new).await?;
             Ok(json!({ "id": account.actor_url, "acct": handle(&urls, &account.username) }))
+        }
+        Command::Queue(QueueCommand::Stats) => {
+            let (store, _) = open_migrated(&config).await?;
+            Ok(serde_json::to_value(crate::delivery::stats(&store).await?)?)
         }
         Command::Token(TokenCommand::Issue { name }) => {
             let (store, _) = open_migrated(&config).await?;

@@ -18,6 +18,11 @@ pub const ENV_VARS: &[&str] = &[
     "ESTUARY_MAX_BODY_BYTES",
     "ESTUARY_REQUEST_TIMEOUT_SECS",
     "ESTUARY_DB_POOL_SIZE",
+    "ESTUARY_DELIVERY_CONCURRENCY",
+    "ESTUARY_DELIVERY_HOST_CAP",
+    "ESTUARY_JOB_LEASE_SECS",
+    "ESTUARY_FETCH_TIMEOUT_SECS",
+    "ESTUARY_FETCH_MAX_BYTES",
     "ESTUARY_CONFIG",
     "RUST_LOG",
 ];
@@ -29,6 +34,11 @@ pub const DEFAULT_CONFIG_FILE: &str = "estuary.toml";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_DB_POOL_SIZE: u32 = 10;
+pub const DEFAULT_DELIVERY_CONCURRENCY: usize = 32;
+pub const DEFAULT_DELIVERY_HOST_CAP: u32 = 8;
+pub const DEFAULT_JOB_LEASE_SECS: u64 = 120;
+pub const DEFAULT_FETCH_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_FETCH_MAX_BYTES: usize = 1024 * 1024;
 
 /// The validated settings of one process.
 #[derive(Debug, Clone)]
@@ -43,6 +53,16 @@ pub struct Config {
     /// Longest a request may take before the server gives up on it.
     pub request_timeout: Duration,
     pub db_pool_size: u32,
+    /// Delivery jobs run at once by one process.
+    pub delivery_concurrency: usize,
+    /// Delivery jobs running at once against one host, across processes.
+    pub delivery_host_cap: u32,
+    /// How long a claimed job is reserved before another worker may retry it.
+    pub job_lease: Duration,
+    /// Total time allowed for one outbound request.
+    pub fetch_timeout: Duration,
+    /// Largest document fetched from another server.
+    pub fetch_max_bytes: usize,
     /// The `RUST_LOG` filter, if one was given.
     pub log_filter: Option<String>,
 }
@@ -72,6 +92,11 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     db_pool_size: Option<u32>,
+    delivery_concurrency: Option<usize>,
+    delivery_host_cap: Option<u32>,
+    job_lease_secs: Option<u64>,
+    fetch_timeout_secs: Option<u64>,
+    fetch_max_bytes: Option<usize>,
     log: Option<String>,
 }
 
@@ -127,7 +152,42 @@ impl Config {
             file.db_pool_size,
             DEFAULT_DB_POOL_SIZE,
         )?;
+        let delivery_concurrency = number(
+            &var,
+            "ESTUARY_DELIVERY_CONCURRENCY",
+            file.delivery_concurrency,
+            DEFAULT_DELIVERY_CONCURRENCY,
+        )?;
+        let delivery_host_cap = number(
+            &var,
+            "ESTUARY_DELIVERY_HOST_CAP",
+            file.delivery_host_cap,
+            DEFAULT_DELIVERY_HOST_CAP,
+        )?;
+        let job_lease_secs = number(
+            &var,
+            "ESTUARY_JOB_LEASE_SECS",
+            file.job_lease_secs,
+            DEFAULT_JOB_LEASE_SECS,
+        )?;
+        let fetch_timeout_secs = number(
+            &var,
+            "ESTUARY_FETCH_TIMEOUT_SECS",
+            file.fetch_timeout_secs,
+            DEFAULT_FETCH_TIMEOUT_SECS,
+        )?;
+        let fetch_max_bytes = number(
+            &var,
+            "ESTUARY_FETCH_MAX_BYTES",
+            file.fetch_max_bytes,
+            DEFAULT_FETCH_MAX_BYTES,
+        )?;
         Ok(Config {
+            delivery_concurrency,
+            delivery_host_cap,
+            job_lease: Duration::from_secs(job_lease_secs),
+            fetch_timeout: Duration::from_secs(fetch_timeout_secs),
+            fetch_max_bytes,
             base_url,
             bind,
             database_url,

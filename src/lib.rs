@@ -12,8 +12,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod federation;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod urls;

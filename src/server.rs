@@ -6,7 +6,16 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
 use crate::config::Config;
+use crate::delivery::{QueueSettings, Workers, activitypub};
+use crate::domain::DomainError;
+use crate::federation::ctx::Federation;
+use crate::federation::fetch::{FetchError, FetchLimits, Fetcher};
+use crate::metrics::Metrics;
 use crate::store::{PoolSettings, Store, StoreError};
 use crate::web::{AppState, router};
 
@@ -22,6 +31,32 @@ pub enum ServeError {
     },
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] FetchError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+}
+
+/// The user agent of outbound requests.
+pub fn user_agent(config: &Config) -> String {
+    format!(
+        "Estuary/{} (+{})",
+        env!("CARGO_PKG_VERSION"),
+        config.base_url.as_str().trim_end_matches('/')
+    )
+}
+
+/// The federation context of a process: outbound client, caches, instance
+/// actor.
+pub async fn federation(config: &Config, store: Store) -> Result<Federation, ServeError> {
+    let limits = FetchLimits {
+        total_timeout: config.fetch_timeout,
+        max_json_bytes: config.fetch_max_bytes,
+        ..FetchLimits::default()
+    };
+    let fetcher = Fetcher::new(config.allow_private_addresses, limits, &user_agent(config))?;
+    let urls = crate::urls::Urls::new(config.base_url.clone());
+    Ok(Federation::new(store, urls, fetcher, Arc::new(Metrics::default())).await?)
 }
 
 /// Opens the configured database with the configured pool settings.
@@ -65,9 +100,10 @@ impl Server {
         if !applied.is_empty() {
             tracing::info!(?applied, "applied migrations");
         }
+        let fed = federation(&config, store).await?;
         Ok(Server {
             listener,
-            state: AppState::new(config, store),
+            state: AppState::new(config, fed),
         })
     }
 
@@ -80,16 +116,42 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then waits for in-flight requests.
+    /// Serves HTTP and runs the delivery workers until `shutdown`
+    /// completes, then lets in-flight requests and jobs finish. Jobs not
+    /// started stay queued.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
+        let (stop, stopped) = watch::channel(false);
+        let workers = tokio::spawn(workers(&self.state).run(stopped));
         let app = router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            })
+            .await;
+        let _ = workers.await;
+        served?;
         Ok(())
     }
+}
+
+/// The delivery workers of this process.
+pub fn workers(state: &AppState) -> Workers {
+    let config = &state.config;
+    let settings = QueueSettings {
+        concurrency: config.delivery_concurrency,
+        host_cap: i64::from(config.delivery_host_cap),
+        lease: config.job_lease,
+        ..QueueSettings::default()
+    };
+    let mut workers = Workers::new(state.store.clone(), settings, state.fed.wake.clone());
+    for (kind, handler) in activitypub::handlers(&state.fed) {
+        workers = workers.handle(kind, handler);
+    }
+    workers
 }
 
 /// Completes on SIGINT or SIGTERM.

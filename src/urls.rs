@@ -37,6 +37,11 @@ impl Urls {
         host_of(&self.base)
     }
 
+    /// `http` or `https`, as clients reach us.
+    pub fn scheme(&self) -> String {
+        self.base.scheme().to_owned()
+    }
+
     /// The origin without a trailing slash.
     pub fn origin(&self) -> String {
         self.base.as_str().trim_end_matches('/').to_owned()

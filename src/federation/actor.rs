@@ -151,6 +151,7 @@ mod tests {
             following_url: Some("https://e.example/rooms/garden/following".into()),
             profile_url: Some("https://e.example/@garden".into()),
             public_key_pem: "-----BEGIN PUBLIC KEY-----\n...".into(),
+            key_id: None,
             display_name: None,
             summary: Some("Seeds & <weeds>\n\nSecond".into()),
             avatar_url: None,

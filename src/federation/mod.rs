@@ -1,12 +1,21 @@
-//! ActivityPub and its discovery protocols on the wire: the documents we
-//! emit (actors, WebFinger, NodeInfo) and the pure builders that make them.
+//! ActivityPub on the wire: the documents we emit and their builders,
+//! HTTP signatures, outbound fetches, key resolution and the inbox
+//! pipeline.
 
 pub mod actor;
+pub mod builders;
 pub mod context;
+pub mod ctx;
 pub mod fetch;
+pub mod inbox;
+pub mod keys;
 pub mod nodeinfo;
+pub mod resolve;
+pub mod sanitize;
 pub mod signatures;
+pub mod verify;
 pub mod webfinger;
+pub mod wire;
 
 /// Media type of ActivityStreams documents.
 pub const ACTIVITY_JSON: &str = "application/activity+json";

@@ -43,6 +43,30 @@ impl Backend {
     }
 }
 
+/// Names the backend of a concrete connection (inside `with_backend!`).
+pub trait BackendOf {
+    fn backend() -> Backend;
+}
+
+impl BackendOf for diesel::PgConnection {
+    fn backend() -> Backend {
+        Backend::Postgres
+    }
+}
+
+impl BackendOf for diesel::SqliteConnection {
+    fn backend() -> Backend {
+        Backend::Sqlite
+    }
+}
+
+impl Backend {
+    /// The backend of a concrete connection.
+    pub fn of<C: BackendOf>(_conn: &C) -> Backend {
+        C::backend()
+    }
+}
+
 /// Why a connection could not be opened or prepared.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {

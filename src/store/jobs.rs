@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
-use super::AnyConnection;
+use super::{AnyConnection, Backend};
 use super::schema::jobs;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
@@ -54,34 +54,32 @@ pub fn enqueue(conn: &mut AnyConnection, rows: &[NewJobRow<'_>]) -> QueryResult<
     Ok(inserted)
 }
 
-const CLAIM_POSTGRES: &str = "\
+/// Claims due jobs (and jobs whose lease expired), at most `host_cap`
+/// running per host counting those already running anywhere. `{lock}` is
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL and empty on SQLite (one writer).
+const CLAIM: &str = "\
+WITH busy AS (
+    SELECT host, COUNT(*) AS running FROM jobs
+    WHERE status = 'running' AND locked_until >= $2 AND host IS NOT NULL
+    GROUP BY host
+),
+ready AS (
+    SELECT j.id, j.host, j.run_at,
+           ROW_NUMBER() OVER (PARTITION BY j.host ORDER BY j.run_at, j.id) AS place,
+           COALESCE(b.running, 0) AS running
+    FROM jobs j LEFT JOIN busy b ON b.host = j.host
+    WHERE (j.status IN ('pending', 'retrying') AND j.run_at <= $2)
+       OR (j.status = 'running' AND j.locked_until < $2)
+)
 UPDATE jobs SET status = 'running', locked_until = $1, updated_at = $2
 WHERE id IN (
-    SELECT id FROM jobs
-    WHERE ((status IN ('pending', 'retrying') AND run_at <= $2)
-           OR (status = 'running' AND locked_until < $2))
-      AND (host IS NULL OR host NOT IN (
-            SELECT host FROM jobs
-            WHERE status = 'running' AND locked_until >= $2 AND host IS NOT NULL
-            GROUP BY host HAVING COUNT(*) >= $3))
-    ORDER BY run_at, id
-    LIMIT $4
-    FOR UPDATE SKIP LOCKED
-)
-RETURNING *";
-
-const CLAIM_SQLITE: &str = "\
-UPDATE jobs SET status = 'running', locked_until = ?1, updated_at = ?2
-WHERE id IN (
-    SELECT id FROM jobs
-    WHERE ((status IN ('pending', 'retrying') AND run_at <= ?2)
-           OR (status = 'running' AND locked_until < ?2))
-      AND (host IS NULL OR host NOT IN (
-            SELECT host FROM jobs
-            WHERE status = 'running' AND locked_until >= ?2 AND host IS NOT NULL
-            GROUP BY host HAVING COUNT(*) >= ?3))
-    ORDER BY run_at, id
-    LIMIT ?4
+    SELECT id FROM jobs WHERE id IN (
+        SELECT id FROM ready
+        WHERE host IS NULL OR place + running <= $3
+        ORDER BY run_at, id
+        LIMIT $4
+    )
+    {lock}
 )
 RETURNING *";
 
@@ -94,20 +92,19 @@ pub fn claim(
     limit: i64,
     host_cap: i64,
 ) -> QueryResult<Vec<JobRow>> {
-    match conn {
-        AnyConnection::Postgresql(c) => diesel::sql_query(CLAIM_POSTGRES)
+    crate::with_backend!(conn, |c| {
+        // SQLite numbers `?N` parameters explicitly; `$N` would be named.
+        let sql = match Backend::of(c) {
+            Backend::Postgres => CLAIM.replace("{lock}", "FOR UPDATE SKIP LOCKED"),
+            Backend::Sqlite => CLAIM.replace("{lock}", "").replace('$', "?"),
+        };
+        diesel::sql_query(sql)
             .bind::<Timestamp, _>(lease_until)
             .bind::<Timestamp, _>(now)
             .bind::<BigInt, _>(host_cap)
             .bind::<BigInt, _>(limit)
-            .load(c),
-        AnyConnection::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(host_cap)
-            .bind::<BigInt, _>(limit)
-            .load(c),
-    }
+            .load(c)
+    })
 }
 
 /// Marks a job finished.

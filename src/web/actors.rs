@@ -44,6 +44,14 @@ pub async fn profile(
     render(&state, &account, representation)
 }
 
+/// `GET /actor`: the instance actor (an Application).
+pub async fn instance(State(state): State<AppState>) -> Result<Response, WebError> {
+    json_response(
+        crate::federation::ACTIVITY_JSON,
+        &account_to_actor(&state.fed.instance_actor),
+    )
+}
+
 async fn find(
     state: &AppState,
     name: &str,

@@ -2,10 +2,15 @@
 //! verifies), makes one domain call, and renders.
 
 mod actors;
+mod collections;
 pub mod error;
 mod health;
+mod inbox;
+mod metrics;
 pub mod negotiate;
+mod objects;
 mod pages;
+pub mod signed;
 mod well_known;
 
 use std::sync::Arc;
@@ -13,7 +18,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -21,6 +26,7 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Config;
+use crate::federation::ctx::Federation;
 use crate::store::Store;
 use crate::urls::Urls;
 
@@ -30,14 +36,16 @@ pub struct AppState {
     pub store: Store,
     pub urls: Urls,
     pub config: Arc<Config>,
+    pub fed: Federation,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store) -> Self {
+    pub fn new(config: Config, fed: Federation) -> Self {
         AppState {
-            urls: Urls::new(config.base_url.clone()),
-            store,
+            urls: fed.urls.clone(),
+            store: fed.store.clone(),
             config: Arc::new(config),
+            fed,
         }
     }
 }
@@ -52,6 +60,20 @@ pub fn router(state: AppState) -> Router {
         .route("/nodeinfo/2.1", get(well_known::nodeinfo))
         .route("/users/{name}", get(actors::user))
         .route("/rooms/{name}", get(actors::room))
+        .route("/actor", get(actors::instance))
+        .route("/inbox", post(inbox::shared))
+        .route("/users/{name}/inbox", post(inbox::user))
+        .route("/rooms/{name}/inbox", post(inbox::room))
+        .route("/actor/inbox", post(inbox::instance))
+        .route("/users/{name}/outbox", get(collections::outbox::<false>))
+        .route("/rooms/{name}/outbox", get(collections::outbox::<true>))
+        .route("/users/{name}/followers", get(collections::followers::<false>))
+        .route("/rooms/{name}/followers", get(collections::followers::<true>))
+        .route("/users/{name}/following", get(collections::following::<false>))
+        .route("/rooms/{name}/following", get(collections::following::<true>))
+        .route("/objects/{id}", get(objects::object))
+        .route("/activities/{id}", get(objects::activity))
+        .route("/metrics", get(metrics::metrics))
         .route("/{handle}", get(actors::profile))
         .route("/healthz", get(health::healthz))
         .fallback(|| async { error::WebError::not_found() })

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::WebError;
-use crate::domain::accounts::{self, Account, AccountKind};
+use crate::domain::accounts::{self, Account};
 use crate::domain::instance;
 use crate::federation::nodeinfo::{CONTENT_TYPE_2_1, build_discovery, build_nodeinfo};
 use crate::federation::webfinger::{JRD_JSON, ResourceQuery, account_to_jrd, parse_resource};
@@ -38,7 +38,14 @@ async fn find_resource(
             if !host.eq_ignore_ascii_case(&state.urls.host()) {
                 return Err(not_here());
             }
+            // The instance actor answers to `host@host`, as on Mastodon.
+            if name == accounts::INSTANCE_ACTOR || name.eq_ignore_ascii_case(&host) {
+                return Ok(Some((*state.fed.instance_actor).clone()));
+            }
             Ok(accounts::find_local(&state.store, &name).await?)
+        }
+        ResourceQuery::Url(url) if url == state.urls.instance_actor() => {
+            Ok(Some((*state.fed.instance_actor).clone()))
         }
         ResourceQuery::Url(url) => {
             let Some((prefix, name)) = state.urls.local_name_of(&url) else {
@@ -51,7 +58,6 @@ async fn find_resource(
             Ok(account.filter(|a| prefix.is_none_or(|p| p == a.kind.path_prefix())))
         }
     }
-    .map(|found| found.filter(|a| a.kind != AccountKind::Application))
 }
 
 /// `GET /.well-known/host-meta`: the XRD pointing at WebFinger.

@@ -1,0 +1,203 @@
+//! The ActivityPub deliverer: fan-out of a stored activity to the inboxes of
+//! its addressees (one job per inbox, shared inboxes deduplicated), and the
+//! signed POST of one activity to one inbox.
+
+use std::sync::Arc;
+
+use super::{BoxFuture, Job, JobHandler, JobOutcome};
+use crate::domain::accounts::{self, Account};
+use crate::domain::actions::{self, Action};
+use crate::domain::audience::is_public_address;
+use crate::domain::follows;
+use crate::federation::ctx::Federation;
+use crate::federation::fetch::FetchError;
+use crate::federation::resolve;
+use crate::metrics::DELIVERIES;
+use crate::store::activities;
+
+/// Runs `fanout` jobs.
+pub struct FanOut(pub Federation);
+
+/// Runs `deliver` jobs.
+pub struct Deliver(pub Federation);
+
+impl JobHandler for FanOut {
+    fn handle(&self, job: Job) -> BoxFuture<JobOutcome> {
+        let fed = self.0.clone();
+        Box::pin(async move { fan_out(&fed, &job).await })
+    }
+}
+
+impl JobHandler for Deliver {
+    fn handle(&self, job: Job) -> BoxFuture<JobOutcome> {
+        let fed = self.0.clone();
+        Box::pin(async move { deliver(&fed, &job).await })
+    }
+}
+
+fn parse(job: &Job) -> Result<Action, JobOutcome> {
+    serde_json::from_str(&job.payload).map_err(|e| JobOutcome::Fail {
+        error: format!("unreadable payload: {e}"),
+    })
+}
+
+fn retry(error: impl std::fmt::Display) -> JobOutcome {
+    JobOutcome::Retry {
+        error: error.to_string(),
+        retry_after: None,
+    }
+}
+
+/// The inbox to deliver to: the shared inbox when the peer has one.
+fn inbox_of(account: &Account) -> String {
+    account
+        .shared_inbox_url
+        .clone()
+        .unwrap_or_else(|| account.inbox_url.clone())
+}
+
+async fn fan_out(fed: &Federation, job: &Job) -> JobOutcome {
+    let (activity, sender_id, addressees) = match parse(job) {
+        Ok(Action::FanOut {
+            activity,
+            sender_id,
+            addressees,
+        }) => (activity, sender_id, addressees),
+        Ok(other) => return JobOutcome::Fail { error: format!("not a fan-out: {other:?}") },
+        Err(outcome) => return outcome,
+    };
+    let sender = match accounts::find_by_id(&fed.store, sender_id).await {
+        Ok(Some(sender)) => sender,
+        Ok(None) => return JobOutcome::Fail { error: "the sender is gone".into() },
+        Err(error) => return retry(error),
+    };
+    let mut recipients: Vec<Account> = Vec::new();
+    let mut unresolved = Vec::new();
+    for address in &addressees {
+        if is_public_address(address) {
+            continue;
+        }
+        if sender.followers_url.as_deref() == Some(address.as_str()) {
+            match follows::followers(&fed.store, sender.id).await {
+                Ok(followers) => recipients.extend(followers),
+                Err(error) => return retry(error),
+            }
+            continue;
+        }
+        match resolve::actor(fed, address).await {
+            Ok(account) => recipients.push(account),
+            Err(error) if error.is_retryable() => unresolved.push(format!("{address}: {error}")),
+            Err(error) => tracing::info!(%address, %error, "an addressee cannot be resolved"),
+        }
+    }
+    let mut inboxes: Vec<String> = Vec::new();
+    for account in recipients.iter().filter(|a| !a.is_local()) {
+        match follows::is_blocked(&fed.store, account.id, sender.id).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(error) => return retry(error),
+        }
+        let inbox = inbox_of(account);
+        if !inboxes.contains(&inbox) {
+            inboxes.push(inbox);
+        }
+    }
+    let deliveries: Vec<Action> = inboxes
+        .into_iter()
+        .map(|inbox| Action::Deliver {
+            activity: activity.clone(),
+            sender_id,
+            inbox,
+        })
+        .collect();
+    let queued = fed
+        .store
+        .run(move |conn| Ok::<_, crate::store::StoreError>(actions::enqueue(conn, &deliveries)?))
+        .await;
+    if let Err(error) = queued {
+        return retry(error);
+    }
+    fed.wake.notify_one();
+    if unresolved.is_empty() {
+        JobOutcome::Done
+    } else {
+        // Queued deliveries are deduplicated when this runs again.
+        retry(unresolved.join("; "))
+    }
+}
+
+async fn deliver(fed: &Federation, job: &Job) -> JobOutcome {
+    let outcome = deliver_inner(fed, job).await;
+    let label = match &outcome {
+        JobOutcome::Done => "delivered",
+        JobOutcome::Retry { .. } => "retry",
+        JobOutcome::Fail { .. } => "failed",
+    };
+    fed.metrics.increment(DELIVERIES, label);
+    outcome
+}
+
+async fn deliver_inner(fed: &Federation, job: &Job) -> JobOutcome {
+    let (activity_id, sender_id, inbox) = match parse(job) {
+        Ok(Action::Deliver {
+            activity,
+            sender_id,
+            inbox,
+        }) => (activity, sender_id, inbox),
+        Ok(other) => return JobOutcome::Fail { error: format!("not a delivery: {other:?}") },
+        Err(outcome) => return outcome,
+    };
+    let lookup = activity_id.clone();
+    let body = match fed
+        .store
+        .run(move |conn| Ok::<_, crate::store::StoreError>(activities::find_by_ap_id(conn, &lookup)?))
+        .await
+    {
+        Ok(Some(row)) => row.document.into_bytes(),
+        Ok(None) => return JobOutcome::Fail { error: "the activity is gone".into() },
+        Err(error) => return retry(error),
+    };
+    let sender = match accounts::find_by_id(&fed.store, sender_id).await {
+        Ok(Some(sender)) => sender,
+        Ok(None) => return JobOutcome::Fail { error: "the sender is gone".into() },
+        Err(error) => return retry(error),
+    };
+    let signer = match fed.signer_for(&sender).await {
+        Ok(signer) => signer,
+        Err(error) => return JobOutcome::Fail { error: error.to_string() },
+    };
+    let url = match url::Url::parse(&inbox) {
+        Ok(url) => url,
+        Err(error) => return JobOutcome::Fail { error: format!("bad inbox URL: {error}") },
+    };
+    match fed.fetcher.post_activity(&url, body, &signer).await {
+        Ok(outcome) if outcome.status.is_success() => JobOutcome::Done,
+        Ok(outcome) if outcome.status == http::StatusCode::GONE => JobOutcome::Fail {
+            error: "the recipient is gone (410)".into(),
+        },
+        Ok(outcome)
+            if outcome.status.is_server_error()
+                || outcome.status == http::StatusCode::REQUEST_TIMEOUT
+                || outcome.status == http::StatusCode::TOO_MANY_REQUESTS =>
+        {
+            JobOutcome::Retry {
+                error: format!("the inbox answered {}", outcome.status),
+                retry_after: outcome.retry_after,
+            }
+        }
+        Ok(outcome) => JobOutcome::Fail {
+            error: format!("the inbox refused it: {}", outcome.status),
+        },
+        Err(error @ FetchError::ForbiddenAddress(_)) => JobOutcome::Fail { error: error.to_string() },
+        Err(error) if error.is_retryable() => retry(error),
+        Err(error) => JobOutcome::Fail { error: error.to_string() },
+    }
+}
+
+/// The handlers of the ActivityPub deliverer, by job kind.
+pub fn handlers(fed: &Federation) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
+    vec![
+        (actions::FAN_OUT, Arc::new(FanOut(fed.clone())) as Arc<dyn JobHandler>),
+        (actions::DELIVER, Arc::new(Deliver(fed.clone())) as Arc<dyn JobHandler>),
+    ]
+}

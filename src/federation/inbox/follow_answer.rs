@@ -1,0 +1,20 @@
+//! Accept or Reject of a Follow that a local account sent.
+
+use super::{InboxError, Inbound};
+use crate::domain::follows;
+use crate::domain::posts::Applied;
+use crate::federation::wire::field_id;
+
+pub(super) async fn receive(inbound: &Inbound<'_>, accepted: bool) -> Result<Applied, InboxError> {
+    let follow_id = field_id(inbound.activity, "object")
+        .ok_or_else(|| InboxError::BadRequest("the activity has no object".into()))?;
+    let activity = inbound.to_new_activity(Some(follow_id));
+    Ok(follows::receive_follow_answer(
+        &inbound.fed.store,
+        inbound.actor,
+        activity,
+        follow_id.to_owned(),
+        accepted,
+    )
+    .await?)
+}

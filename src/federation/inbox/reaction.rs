@@ -1,0 +1,24 @@
+//! Like, Announce and Block.
+
+use super::{InboxError, Inbound};
+use crate::domain::follows;
+use crate::domain::posts::Applied;
+use crate::federation::wire::field_id;
+
+/// Like or Announce of an object.
+pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError> {
+    let object = field_id(inbound.activity, "object")
+        .ok_or_else(|| InboxError::BadRequest("the activity has no object".into()))?;
+    let activity = inbound.to_new_activity(Some(object));
+    Ok(follows::receive_reaction(&inbound.fed.store, inbound.actor, activity, object.to_owned()).await?)
+}
+
+/// Block of a local account: follows both ways end and nothing more is
+/// delivered to the blocker.
+pub(super) async fn receive_block(inbound: &Inbound<'_>) -> Result<Applied, InboxError> {
+    let Some(blocked) = inbound.local_object_account().await? else {
+        return Ok(Applied::Ignored);
+    };
+    let activity = inbound.to_new_activity(Some(&blocked.actor_url));
+    Ok(follows::receive_block(&inbound.fed.store, inbound.actor, &blocked, activity).await?)
+}

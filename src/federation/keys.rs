@@ -1,0 +1,85 @@
+//! Public keys of signers: found by key id in the process cache, then in
+//! the database, then by fetching the key's actor. Each PEM is parsed once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use openssl::pkey::{PKey, Public};
+
+use super::ctx::Federation;
+use super::resolve::{self, ResolveError};
+use super::signatures::parse_public_key_pem;
+use crate::domain::accounts::{self, Account};
+
+/// Keys kept in a process; bounded so a flood of key ids cannot grow it.
+const MAX_CACHED_KEYS: usize = 50_000;
+
+/// A verified binding of a key to its owner.
+#[derive(Clone)]
+pub struct OwnedKey {
+    pub owner: Account,
+    pub key: Arc<PKey<Public>>,
+}
+
+#[derive(Default)]
+pub struct KeyCache {
+    keys: RwLock<HashMap<String, OwnedKey>>,
+}
+
+impl KeyCache {
+    fn get(&self, key_id: &str) -> Option<OwnedKey> {
+        self.keys.read().expect("key cache lock").get(key_id).cloned()
+    }
+
+    fn put(&self, key_id: &str, key: OwnedKey) {
+        let mut keys = self.keys.write().expect("key cache lock");
+        if keys.len() >= MAX_CACHED_KEYS {
+            keys.clear();
+        }
+        keys.insert(key_id.to_owned(), key);
+    }
+}
+
+/// Why a key could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("the key {0} cannot be obtained: {1}")]
+    Unavailable(String, ResolveError),
+    #[error("the key {0} does not parse")]
+    BadPem(String),
+    #[error("the actor does not publish the key {0}")]
+    NotPublished(String),
+}
+
+fn owned(account: Account) -> Result<OwnedKey, KeyError> {
+    let key = parse_public_key_pem(&account.public_key_pem)
+        .map_err(|_| KeyError::BadPem(account.key_id.clone().unwrap_or_default()))?;
+    Ok(OwnedKey {
+        owner: account,
+        key: Arc::new(key),
+    })
+}
+
+/// The key `key_id` and its owner. With `refresh`, the owner's actor is
+/// fetched again (the key may have rotated).
+pub async fn key_for(fed: &Federation, key_id: &str, refresh: bool) -> Result<OwnedKey, KeyError> {
+    if !refresh {
+        if let Some(found) = fed.keys.get(key_id) {
+            return Ok(found);
+        }
+        if let Ok(Some(account)) = accounts::find_by_key_id(&fed.store, key_id).await {
+            let found = owned(account)?;
+            fed.keys.put(key_id, found.clone());
+            return Ok(found);
+        }
+    }
+    let account = resolve::fetch_key_owner(fed, key_id)
+        .await
+        .map_err(|e| KeyError::Unavailable(key_id.to_owned(), e))?;
+    if account.key_id.as_deref() != Some(key_id) {
+        return Err(KeyError::NotPublished(key_id.to_owned()));
+    }
+    let found = owned(account)?;
+    fed.keys.put(key_id, found.clone());
+    Ok(found)
+}

@@ -1,0 +1,133 @@
+//! Outboxes, followers and following as paged OrderedCollections.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::AppState;
+use super::error::WebError;
+use super::signed::Requester;
+use super::well_known::json_response;
+use crate::domain::accounts::{self, Account, AccountKind};
+use crate::domain::follows;
+use crate::domain::posts;
+use crate::federation::ACTIVITY_JSON;
+use crate::federation::builders::{build_collection_page, build_ordered_collection};
+
+/// Items per collection page.
+pub const PAGE_SIZE: i64 = 20;
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+impl PageQuery {
+    /// The 1-based page asked for, `None` for the collection itself.
+    fn number(&self) -> Result<Option<i64>, WebError> {
+        match &self.page {
+            None => Ok(None),
+            Some(text) => match text.parse::<i64>() {
+                Ok(n) if n >= 1 => Ok(Some(n)),
+                _ if text == "true" => Ok(Some(1)),
+                _ => Err(WebError::bad_request("page must be a number from 1")),
+            },
+        }
+    }
+}
+
+/// The local owner of a collection: a room when `ROOM`, else a user.
+async fn owner<const ROOM: bool>(state: &AppState, name: &str) -> Result<Account, WebError> {
+    let kind = if ROOM {
+        AccountKind::Group
+    } else {
+        AccountKind::Person
+    };
+    accounts::find_local(&state.store, name)
+        .await?
+        .filter(|a| a.kind == kind)
+        .ok_or_else(WebError::not_found)
+}
+
+fn render(collection_id: &str, page: Option<i64>, total: i64, items: Vec<Value>) -> Result<Response, WebError> {
+    let document = match page {
+        None => build_ordered_collection(collection_id, total, &format!("{collection_id}?page=1")),
+        Some(n) => {
+            let next = (n * PAGE_SIZE < total).then(|| format!("{collection_id}?page={}", n + 1));
+            let prev = (n > 1).then(|| format!("{collection_id}?page={}", n - 1));
+            let mut page = build_collection_page(
+                &format!("{collection_id}?page={n}"),
+                collection_id,
+                items,
+                next,
+                prev,
+            );
+            page["totalItems"] = total.into();
+            page
+        }
+    };
+    json_response(ACTIVITY_JSON, &document)
+}
+
+/// `GET /{users|rooms}/{name}/outbox`: what the reader may see.
+pub async fn outbox<const ROOM: bool>(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<PageQuery>,
+    Requester(requester): Requester,
+) -> Result<Response, WebError> {
+    let account = owner::<ROOM>(&state, &name).await?;
+    let page = query.number()?;
+    let offset = (page.unwrap_or(1) - 1) * PAGE_SIZE;
+    let found = posts::outbox_for(&state.store, &account, requester, offset, PAGE_SIZE).await?;
+    let items = found
+        .items
+        .iter()
+        .map(|a| serde_json::from_str::<Value>(&a.document).unwrap_or(Value::Null))
+        .map(|mut v| {
+            if let Some(map) = v.as_object_mut() {
+                map.remove("@context");
+            }
+            v
+        })
+        .collect();
+    let id = account.outbox_url.clone().unwrap_or_default();
+    render(&id, page, found.total, items)
+}
+
+/// `GET /{users|rooms}/{name}/followers`
+pub async fn followers<const ROOM: bool>(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, WebError> {
+    let account = owner::<ROOM>(&state, &name).await?;
+    let all = follows::followers(&state.store, account.id).await?;
+    let id = account.followers_url.clone().unwrap_or_default();
+    actor_page(&id, query.number()?, all)
+}
+
+/// `GET /{users|rooms}/{name}/following`
+pub async fn following<const ROOM: bool>(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, WebError> {
+    let account = owner::<ROOM>(&state, &name).await?;
+    let all = follows::following(&state.store, account.id).await?;
+    let id = account.following_url.clone().unwrap_or_default();
+    actor_page(&id, query.number()?, all)
+}
+
+fn actor_page(id: &str, page: Option<i64>, all: Vec<Account>) -> Result<Response, WebError> {
+    let total = all.len() as i64;
+    let offset = ((page.unwrap_or(1) - 1) * PAGE_SIZE) as usize;
+    let items = all
+        .into_iter()
+        .skip(offset)
+        .take(PAGE_SIZE as usize)
+        .map(|a| Value::String(a.actor_url))
+        .collect();
+    render(id, page, total, items)
+}
