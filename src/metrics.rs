@@ -64,11 +64,19 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE {} counter", family.name);
             for ((name, value), count) in counters.iter() {
                 if *name == family.name {
-                    let _ = writeln!(out, "{name}{{{}=\"{}\"}} {count}", family.label, escape(value));
+                    let _ = writeln!(
+                        out,
+                        "{name}{{{}=\"{}\"}} {count}",
+                        family.label,
+                        escape(value)
+                    );
                 }
             }
         }
-        let _ = writeln!(out, "# HELP estuary_queue_depth Jobs in the queue by kind and status.");
+        let _ = writeln!(
+            out,
+            "# HELP estuary_queue_depth Jobs in the queue by kind and status."
+        );
         let _ = writeln!(out, "# TYPE estuary_queue_depth gauge");
         for (kind, status, count) in queue_depth {
             let _ = writeln!(
@@ -101,7 +109,9 @@ mod tests {
         metrics.increment(VERIFICATION_FAILURES, "bad\"reason");
         let text = metrics.render(&[("deliver".into(), "pending".into(), 3)]);
         assert!(text.contains("estuary_inbox_requests_total{outcome=\"accepted\"} 2\n"));
-        assert!(text.contains("estuary_signature_verification_failures_total{reason=\"bad\\\"reason\"} 1\n"));
+        assert!(text.contains(
+            "estuary_signature_verification_failures_total{reason=\"bad\\\"reason\"} 1\n"
+        ));
         assert!(text.contains("estuary_queue_depth{kind=\"deliver\",status=\"pending\"} 3\n"));
         assert!(text.contains("# TYPE estuary_deliveries_total counter\n"));
         assert_eq!(metrics.get(INBOX_REQUESTS, "accepted"), 2);

@@ -63,12 +63,20 @@ async fn fan_out(fed: &Federation, job: &Job) -> JobOutcome {
             sender_id,
             addressees,
         }) => (activity, sender_id, addressees),
-        Ok(other) => return JobOutcome::Fail { error: format!("not a fan-out: {other:?}") },
+        Ok(other) => {
+            return JobOutcome::Fail {
+                error: format!("not a fan-out: {other:?}"),
+            };
+        }
         Err(outcome) => return outcome,
     };
     let sender = match accounts::find_by_id(&fed.store, sender_id).await {
         Ok(Some(sender)) => sender,
-        Ok(None) => return JobOutcome::Fail { error: "the sender is gone".into() },
+        Ok(None) => {
+            return JobOutcome::Fail {
+                error: "the sender is gone".into(),
+            };
+        }
         Err(error) => return retry(error),
     };
     let mut recipients: Vec<Account> = Vec::new();
@@ -144,31 +152,53 @@ async fn deliver_inner(fed: &Federation, job: &Job) -> JobOutcome {
             sender_id,
             inbox,
         }) => (activity, sender_id, inbox),
-        Ok(other) => return JobOutcome::Fail { error: format!("not a delivery: {other:?}") },
+        Ok(other) => {
+            return JobOutcome::Fail {
+                error: format!("not a delivery: {other:?}"),
+            };
+        }
         Err(outcome) => return outcome,
     };
     let lookup = activity_id.clone();
     let body = match fed
         .store
-        .run(move |conn| Ok::<_, crate::store::StoreError>(activities::find_by_ap_id(conn, &lookup)?))
+        .run(move |conn| {
+            Ok::<_, crate::store::StoreError>(activities::find_by_ap_id(conn, &lookup)?)
+        })
         .await
     {
         Ok(Some(row)) => row.document.into_bytes(),
-        Ok(None) => return JobOutcome::Fail { error: "the activity is gone".into() },
+        Ok(None) => {
+            return JobOutcome::Fail {
+                error: "the activity is gone".into(),
+            };
+        }
         Err(error) => return retry(error),
     };
     let sender = match accounts::find_by_id(&fed.store, sender_id).await {
         Ok(Some(sender)) => sender,
-        Ok(None) => return JobOutcome::Fail { error: "the sender is gone".into() },
+        Ok(None) => {
+            return JobOutcome::Fail {
+                error: "the sender is gone".into(),
+            };
+        }
         Err(error) => return retry(error),
     };
     let signer = match fed.signer_for(&sender).await {
         Ok(signer) => signer,
-        Err(error) => return JobOutcome::Fail { error: error.to_string() },
+        Err(error) => {
+            return JobOutcome::Fail {
+                error: error.to_string(),
+            };
+        }
     };
     let url = match url::Url::parse(&inbox) {
         Ok(url) => url,
-        Err(error) => return JobOutcome::Fail { error: format!("bad inbox URL: {error}") },
+        Err(error) => {
+            return JobOutcome::Fail {
+                error: format!("bad inbox URL: {error}"),
+            };
+        }
     };
     match fed.fetcher.post_activity(&url, body, &signer).await {
         Ok(outcome) if outcome.status.is_success() => JobOutcome::Done,
@@ -188,16 +218,26 @@ async fn deliver_inner(fed: &Federation, job: &Job) -> JobOutcome {
         Ok(outcome) => JobOutcome::Fail {
             error: format!("the inbox refused it: {}", outcome.status),
         },
-        Err(error @ FetchError::ForbiddenAddress(_)) => JobOutcome::Fail { error: error.to_string() },
+        Err(error @ FetchError::ForbiddenAddress(_)) => JobOutcome::Fail {
+            error: error.to_string(),
+        },
         Err(error) if error.is_retryable() => retry(error),
-        Err(error) => JobOutcome::Fail { error: error.to_string() },
+        Err(error) => JobOutcome::Fail {
+            error: error.to_string(),
+        },
     }
 }
 
 /// The handlers of the ActivityPub deliverer, by job kind.
 pub fn handlers(fed: &Federation) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
     vec![
-        (actions::FAN_OUT, Arc::new(FanOut(fed.clone())) as Arc<dyn JobHandler>),
-        (actions::DELIVER, Arc::new(Deliver(fed.clone())) as Arc<dyn JobHandler>),
+        (
+            actions::FAN_OUT,
+            Arc::new(FanOut(fed.clone())) as Arc<dyn JobHandler>,
+        ),
+        (
+            actions::DELIVER,
+            Arc::new(Deliver(fed.clone())) as Arc<dyn JobHandler>,
+        ),
     ]
 }

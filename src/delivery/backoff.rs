@@ -45,8 +45,17 @@ mod tests {
 
     #[test]
     fn jitter_spreads_and_retry_after_is_a_floor() {
-        assert_eq!(next_delay(1, 0.0, None).unwrap().as_secs_f64().round(), 13.0);
-        assert_eq!(next_delay(1, 0.999_999, None).unwrap().as_secs_f64().round(), 19.0);
+        assert_eq!(
+            next_delay(1, 0.0, None).unwrap().as_secs_f64().round(),
+            13.0
+        );
+        assert_eq!(
+            next_delay(1, 0.999_999, None)
+                .unwrap()
+                .as_secs_f64()
+                .round(),
+            19.0
+        );
         assert_eq!(next_delay(2, 0.5, None).unwrap(), Duration::from_secs(32));
         assert_eq!(
             next_delay(1, 0.5, Some(Duration::from_secs(600))).unwrap(),

@@ -38,7 +38,9 @@ pub enum JobOutcome {
         retry_after: Option<Duration>,
     },
     /// Give up now: the failure is final.
-    Fail { error: String },
+    Fail {
+        error: String,
+    },
 }
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -181,9 +183,7 @@ impl Workers {
             }
         }
         // Wait for the jobs in flight.
-        let _ = slots
-            .acquire_many(this.settings.concurrency as u32)
-            .await;
+        let _ = slots.acquire_many(this.settings.concurrency as u32).await;
     }
 
     async fn claim(&self, limit: usize) -> Result<Vec<JobRow>, StoreError> {
@@ -236,7 +236,8 @@ impl Workers {
                     JobOutcome::Retry { error, retry_after } => {
                         match backoff::next_delay(attempts, backoff::random_jitter(), retry_after) {
                             Some(delay) => {
-                                let run_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                                let run_at =
+                                    now + chrono::Duration::from_std(delay).unwrap_or_default();
                                 jobs::retry(conn, id, attempts, run_at, &error, now)?
                             }
                             None => jobs::bury(conn, id, attempts, &error, now)?,

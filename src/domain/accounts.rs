@@ -241,7 +241,9 @@ pub async fn find_by_key_id(store: &Store, key_id: &str) -> Result<Option<Accoun
 
 /// The PEM private key of a local account.
 pub async fn private_key_pem(store: &Store, id: i64) -> Result<Option<String>, DomainError> {
-    store.run(move |conn| Ok(rows::private_key_pem(conn, id)?)).await
+    store
+        .run(move |conn| Ok(rows::private_key_pem(conn, id)?))
+        .await
 }
 
 /// What is known of a remote actor from its document.

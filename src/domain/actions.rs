@@ -44,7 +44,9 @@ impl Action {
     pub fn dedup_key(&self) -> String {
         match self {
             Action::FanOut { activity, .. } => format!("fanout {activity}"),
-            Action::Deliver { activity, inbox, .. } => format!("deliver {activity} {inbox}"),
+            Action::Deliver {
+                activity, inbox, ..
+            } => format!("deliver {activity} {inbox}"),
         }
     }
 

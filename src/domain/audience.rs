@@ -92,7 +92,10 @@ mod tests {
             classify(&v(&["https://a.example/users/alice/followers"]), followers),
             Visibility::Followers
         );
-        assert_eq!(classify(&v(&["https://b.example/users/bob"]), followers), Visibility::Direct);
+        assert_eq!(
+            classify(&v(&["https://b.example/users/bob"]), followers),
+            Visibility::Direct
+        );
         assert_eq!(classify(&[], followers), Visibility::Direct);
     }
 
@@ -100,9 +103,18 @@ mod tests {
     fn only_addressees_and_followers_see_private_objects() {
         let author = "https://a.example/users/alice";
         let to = v(&["https://b.example/users/bob"]);
-        let bob = Viewer { actor_url: "https://b.example/users/bob", follows_author: false };
-        let carol = Viewer { actor_url: "https://b.example/users/carol", follows_author: true };
-        let alice = Viewer { actor_url: author, follows_author: false };
+        let bob = Viewer {
+            actor_url: "https://b.example/users/bob",
+            follows_author: false,
+        };
+        let carol = Viewer {
+            actor_url: "https://b.example/users/carol",
+            follows_author: true,
+        };
+        let alice = Viewer {
+            actor_url: author,
+            follows_author: false,
+        };
         assert!(may_see(Visibility::Direct, &to, author, Some(bob)));
         assert!(may_see(Visibility::Direct, &to, author, Some(alice)));
         assert!(!may_see(Visibility::Direct, &to, author, Some(carol)));

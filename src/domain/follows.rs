@@ -257,7 +257,11 @@ pub async fn receive_block(
 }
 
 /// Whether `blocker` blocks `blocked`.
-pub async fn is_blocked(store: &Store, blocker_id: i64, blocked_id: i64) -> Result<bool, DomainError> {
+pub async fn is_blocked(
+    store: &Store,
+    blocker_id: i64,
+    blocked_id: i64,
+) -> Result<bool, DomainError> {
     store
         .run(move |conn| Ok(blocks::exists(conn, blocker_id, blocked_id)?))
         .await
@@ -288,8 +292,14 @@ pub async fn following(store: &Store, account_id: i64) -> Result<Vec<Account>, D
 }
 
 /// Whether `follower` follows `followee` (accepted).
-pub async fn follows(store: &Store, follower_id: i64, followee_id: i64) -> Result<bool, DomainError> {
+pub async fn follows(
+    store: &Store,
+    follower_id: i64,
+    followee_id: i64,
+) -> Result<bool, DomainError> {
     store
-        .run(move |conn| Ok(rows::find(conn, follower_id, followee_id)?.is_some_and(|f| f.accepted)))
+        .run(
+            move |conn| Ok(rows::find(conn, follower_id, followee_id)?.is_some_and(|f| f.accepted)),
+        )
         .await
 }

@@ -8,7 +8,7 @@ use diesel::Connection;
 use super::DomainError;
 use super::accounts::Account;
 use super::actions::{self, Action};
-use super::audience::{Visibility, Viewer, may_see};
+use super::audience::{Viewer, Visibility, may_see};
 use crate::store::activities::{self as activity_rows, ActivityRow, NewActivityRow};
 use crate::store::objects::{self as object_rows, NewObjectRow, ObjectChanges, ObjectRow};
 use crate::store::{AnyConnection, Store, accounts as account_rows, follows, inbox_items};
@@ -230,7 +230,8 @@ pub async fn receive_create(
                 };
                 insert_post(conn, &post)?;
                 let recipients = local_recipients(conn, &sender, &activity.addressees)?;
-                let filed = inbox_items::file(conn, &recipients, stored.id, Utc::now().naive_utc())?;
+                let filed =
+                    inbox_items::file(conn, &recipients, stored.id, Utc::now().naive_utc())?;
                 Ok(Applied::Stored { filed })
             })
         })
@@ -378,7 +379,10 @@ fn viewer_may_see(
 pub enum Lookup<T> {
     Found(T),
     /// It existed and was deleted (410 with a tombstone).
-    Gone { kind: String, deleted_at: NaiveDateTime },
+    Gone {
+        kind: String,
+        deleted_at: NaiveDateTime,
+    },
     /// Unknown, or not visible to this viewer (indistinguishable).
     NotFound,
 }
@@ -402,7 +406,13 @@ pub async fn local_post_for(
                 .map(super::accounts::row_to_account)
                 .ok_or(DomainError::NoSuchUser(row.author_id.to_string()))?;
             let post = row_to_post(row);
-            if !viewer_may_see(conn, post.visibility, &post.addressees, &author, viewer.as_deref())? {
+            if !viewer_may_see(
+                conn,
+                post.visibility,
+                &post.addressees,
+                &author,
+                viewer.as_deref(),
+            )? {
                 return Ok(Lookup::NotFound);
             }
             Ok(match post.deleted_at {

@@ -82,7 +82,9 @@ pub fn build_follow_answer(kind: &str, id: &str, followee: &Account, follow: &Va
         map.remove("@context");
         map.remove("signature");
     }
-    let follower = super::wire::field_id(&follow, "actor").unwrap_or_default().to_owned();
+    let follower = super::wire::field_id(&follow, "actor")
+        .unwrap_or_default()
+        .to_owned();
     json!({
         "@context": ACTIVITYSTREAMS,
         "id": id,
@@ -156,7 +158,9 @@ mod tests {
     use crate::domain::accounts::AccountKind;
 
     fn alice() -> Account {
-        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap().naive_utc();
+        let at = DateTime::from_timestamp(1_700_000_000, 0)
+            .unwrap()
+            .naive_utc();
         Account {
             id: 1,
             kind: AccountKind::Person,
@@ -193,14 +197,19 @@ mod tests {
                 href: "https://b.example/users/bob".into(),
                 name: "@bob@b.example".into(),
             }],
-            published: DateTime::from_timestamp(1_700_000_000, 0).unwrap().naive_utc(),
+            published: DateTime::from_timestamp(1_700_000_000, 0)
+                .unwrap()
+                .naive_utc(),
         };
         let note = build_note(&alice(), &draft);
         let create = build_create("https://a.example/activities/1", &alice(), &note);
         assert_eq!(create["type"], "Create");
         assert_eq!(create["actor"], "https://a.example/users/alice");
         assert_eq!(create["to"], json!(["https://b.example/users/bob"]));
-        assert_eq!(create["object"]["attributedTo"], "https://a.example/users/alice");
+        assert_eq!(
+            create["object"]["attributedTo"],
+            "https://a.example/users/alice"
+        );
         assert_eq!(create["object"]["tag"][0]["type"], "Mention");
         assert_eq!(create["object"]["published"], "2023-11-14T22:13:20Z");
         assert!(create["object"].get("@context").is_none());
@@ -216,7 +225,12 @@ mod tests {
             "actor": "https://b.example/users/bob",
             "object": "https://a.example/users/alice",
         });
-        let accept = build_follow_answer("Accept", "https://a.example/activities/2", &alice(), &follow);
+        let accept = build_follow_answer(
+            "Accept",
+            "https://a.example/activities/2",
+            &alice(),
+            &follow,
+        );
         assert_eq!(accept["type"], "Accept");
         assert_eq!(accept["object"]["id"], "https://b.example/follows/1");
         assert_eq!(accept["to"], json!(["https://b.example/users/bob"]));
@@ -227,7 +241,13 @@ mod tests {
     fn collections_and_pages() {
         let c = build_ordered_collection("https://a.example/o", 41, "https://a.example/o?page=1");
         assert_eq!(c["totalItems"], 41);
-        let p = build_collection_page("https://a.example/o?page=2", "https://a.example/o", vec![], Some("n".into()), None);
+        let p = build_collection_page(
+            "https://a.example/o?page=2",
+            "https://a.example/o",
+            vec![],
+            Some("n".into()),
+            None,
+        );
         assert_eq!(p["next"], "n");
         assert!(p.get("prev").is_none());
         let t = build_tombstone("https://a.example/objects/1", "Note", alice().created_at);

@@ -28,7 +28,11 @@ pub struct KeyCache {
 
 impl KeyCache {
     fn get(&self, key_id: &str) -> Option<OwnedKey> {
-        self.keys.read().expect("key cache lock").get(key_id).cloned()
+        self.keys
+            .read()
+            .expect("key cache lock")
+            .get(key_id)
+            .cloned()
     }
 
     fn put(&self, key_id: &str, key: OwnedKey) {

@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod inbox;
 pub mod keys;
 pub mod nodeinfo;
+pub mod outbox;
 pub mod resolve;
 pub mod sanitize;
 pub mod signatures;

@@ -81,7 +81,10 @@ pub fn actor_document_to_remote(doc: &Value, fetched_from: &str) -> Result<Remot
         public_key_pem: pem.to_owned(),
         display_name: text(doc, "name").map(str::to_owned),
         summary: text(doc, "summary").map(sanitize_html),
-        avatar_url: doc.get("icon").and_then(|icon| field_id(icon, "url")).map(str::to_owned),
+        avatar_url: doc
+            .get("icon")
+            .and_then(|icon| field_id(icon, "url"))
+            .map(str::to_owned),
         manually_approves_followers: doc
             .get("manuallyApprovesFollowers")
             .and_then(Value::as_bool)
@@ -95,10 +98,16 @@ async fn fetch_document(fed: &Federation, url: &str) -> Result<Value, ResolveErr
     Ok(fed.fetcher.get_json(&parsed, Some(&signer)).await?)
 }
 
-async fn store_actor_document(fed: &Federation, doc: &Value, url: &str) -> Result<Account, ResolveError> {
+async fn store_actor_document(
+    fed: &Federation,
+    doc: &Value,
+    url: &str,
+) -> Result<Account, ResolveError> {
     let remote = actor_document_to_remote(doc, url).map_err(ResolveError::Invalid)?;
     if remote.domain == fed.urls.host() {
-        return Err(ResolveError::Invalid("a remote actor on our own host".into()));
+        return Err(ResolveError::Invalid(
+            "a remote actor on our own host".into(),
+        ));
     }
     Ok(accounts::upsert_remote(&fed.store, remote).await?)
 }
@@ -130,7 +139,9 @@ pub async fn fetch_key_owner(fed: &Federation, key_id: &str) -> Result<Account, 
         .or_else(|| doc.get("publicKey").and_then(|k| text(k, "owner")))
         .ok_or_else(|| ResolveError::Invalid("the key document names no owner".into()))?;
     if !wire::same_origin(owner, url) {
-        return Err(ResolveError::Invalid("the key's owner is on another origin".into()));
+        return Err(ResolveError::Invalid(
+            "the key's owner is on another origin".into(),
+        ));
     }
     refresh_actor(fed, owner).await
 }
@@ -163,7 +174,10 @@ mod tests {
         let remote = actor_document_to_remote(&doc(), "https://b.example/users/bob").unwrap();
         assert_eq!(remote.domain, "b.example");
         assert_eq!(remote.key_id, "https://b.example/users/bob#main-key");
-        assert_eq!(remote.shared_inbox_url.as_deref(), Some("https://b.example/inbox"));
+        assert_eq!(
+            remote.shared_inbox_url.as_deref(),
+            Some("https://b.example/inbox")
+        );
         assert_eq!(remote.summary.as_deref(), Some("<p>hi</p>"));
 
         assert!(actor_document_to_remote(&doc(), "https://evil.example/bob").is_err());

@@ -7,7 +7,19 @@ use std::sync::LazyLock;
 static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::default();
     builder
-        .add_tags(["span", "p", "br", "a", "del", "pre", "code", "blockquote", "ul", "ol", "li"])
+        .add_tags([
+            "span",
+            "p",
+            "br",
+            "a",
+            "del",
+            "pre",
+            "code",
+            "blockquote",
+            "ul",
+            "ol",
+            "li",
+        ])
         .add_generic_attributes(["class"])
         .link_rel(Some("nofollow noopener noreferrer"))
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
@@ -19,7 +31,9 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
             let kept: Vec<&str> = value
                 .split_whitespace()
                 .filter(|class| {
-                    ["h-", "p-", "u-", "dt-", "e-"].iter().any(|p| class.starts_with(p))
+                    ["h-", "p-", "u-", "dt-", "e-"]
+                        .iter()
+                        .any(|p| class.starts_with(p))
                         || matches!(*class, "mention" | "hashtag" | "invisible" | "ellipsis")
                 })
                 .collect();

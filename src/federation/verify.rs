@@ -59,15 +59,22 @@ pub async fn verify_request(
     result
 }
 
-async fn verify_inner(fed: &Federation, request: SignedRequest<'_>) -> Result<OwnedKey, VerifyError> {
+async fn verify_inner(
+    fed: &Federation,
+    request: SignedRequest<'_>,
+) -> Result<OwnedKey, VerifyError> {
     let scheme = fed.urls.scheme();
     let host = fed.urls.host();
     let target = RequestTarget {
         scheme: &scheme,
         authority: Some(&host),
     };
-    let signature =
-        parse_signature_at(request.method, request.path_and_query, request.headers, &target)?;
+    let signature = parse_signature_at(
+        request.method,
+        request.path_and_query,
+        request.headers,
+        &target,
+    )?;
     signature.check_time(Utc::now(), MAX_AGE, MAX_FUTURE)?;
     signature.check_coverage(request.body.is_some())?;
     if let Some(body) = request.body {

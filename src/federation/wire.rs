@@ -99,9 +99,18 @@ mod tests {
             addressees(&doc),
             vec!["https://b.example/u/2", "https://a.example/u/1/followers"]
         );
-        assert_eq!(datetime(&doc, "published").unwrap().to_string(), "2024-01-02 03:04:05");
+        assert_eq!(
+            datetime(&doc, "published").unwrap().to_string(),
+            "2024-01-02 03:04:05"
+        );
         assert!(same_origin("https://a.example/x", "https://a.example/y#z"));
-        assert!(!same_origin("https://a.example/x", "https://a.example:444/x"));
-        assert_eq!(host_of_url("https://A.example:8443/x").as_deref(), Some("a.example:8443"));
+        assert!(!same_origin(
+            "https://a.example/x",
+            "https://a.example:444/x"
+        ));
+        assert_eq!(
+            host_of_url("https://A.example:8443/x").as_deref(),
+            Some("a.example:8443")
+        );
     }
 }

@@ -6,8 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
-use super::{AnyConnection, Backend};
 use super::schema::jobs;
+use super::{AnyConnection, Backend};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = jobs)]
@@ -167,7 +167,9 @@ pub fn count_by_status(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64
 }
 
 /// Job counts per kind and status.
-pub fn count_by_kind_and_status(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, i64)>> {
+pub fn count_by_kind_and_status(
+    conn: &mut AnyConnection,
+) -> QueryResult<Vec<(String, String, i64)>> {
     jobs::table
         .group_by((jobs::kind, jobs::status))
         .select((jobs::kind, jobs::status, diesel::dsl::count_star()))

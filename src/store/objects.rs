@@ -80,7 +80,11 @@ pub struct ObjectChanges<'a> {
     pub updated: NaiveDateTime,
 }
 
-pub fn update(conn: &mut AnyConnection, id: i64, changes: &ObjectChanges<'_>) -> QueryResult<usize> {
+pub fn update(
+    conn: &mut AnyConnection,
+    id: i64,
+    changes: &ObjectChanges<'_>,
+) -> QueryResult<usize> {
     diesel::update(objects::table.find(id))
         .set(changes)
         .execute(conn)

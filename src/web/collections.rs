@@ -50,7 +50,12 @@ async fn owner<const ROOM: bool>(state: &AppState, name: &str) -> Result<Account
         .ok_or_else(WebError::not_found)
 }
 
-fn render(collection_id: &str, page: Option<i64>, total: i64, items: Vec<Value>) -> Result<Response, WebError> {
+fn render(
+    collection_id: &str,
+    page: Option<i64>,
+    total: i64,
+    items: Vec<Value>,
+) -> Result<Response, WebError> {
     let document = match page {
         None => build_ordered_collection(collection_id, total, &format!("{collection_id}?page=1")),
         Some(n) => {

@@ -57,17 +57,21 @@ pub async fn instance(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, WebError> {
-    let target = InboxTarget::Account((*state.fed.instance_actor).clone());
+    let target = InboxTarget::Account(Box::new((*state.fed.instance_actor).clone()));
     debug_assert_eq!(state.fed.instance_actor.username, INSTANCE_ACTOR);
     accept(&state, target, &method, &uri, &headers, &body).await
 }
 
-async fn local_target(state: &AppState, name: &str, kind: AccountKind) -> Result<InboxTarget, WebError> {
+async fn local_target(
+    state: &AppState,
+    name: &str,
+    kind: AccountKind,
+) -> Result<InboxTarget, WebError> {
     let found = accounts::find_local(&state.store, name)
         .await?
         .filter(|a| a.kind == kind);
     match found {
-        Some(account) => Ok(InboxTarget::Account(account)),
+        Some(account) => Ok(InboxTarget::Account(Box::new(account))),
         None => {
             state.fed.metrics.increment(INBOX_REQUESTS, "not_found");
             Err(WebError::not_found())
@@ -79,7 +83,12 @@ fn is_activity_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get("content-type").and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let media = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let media = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     matches!(
         media.as_str(),
         "application/activity+json" | "application/ld+json" | "application/json"
@@ -120,7 +129,9 @@ async fn accept(
         }
         Err(error) => {
             let (status, outcome) = match &error {
-                InboxError::BadRequest(_) | InboxError::Digest => (StatusCode::BAD_REQUEST, "bad_request"),
+                InboxError::BadRequest(_) | InboxError::Digest => {
+                    (StatusCode::BAD_REQUEST, "bad_request")
+                }
                 InboxError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
                 InboxError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
                 InboxError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error"),

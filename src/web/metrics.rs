@@ -15,5 +15,9 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError
         .await
         .map_err(WebError::internal)?;
     let text = state.fed.metrics.render(&depth);
-    Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+    Ok((
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response())
 }

@@ -67,10 +67,22 @@ pub fn router(state: AppState) -> Router {
         .route("/actor/inbox", post(inbox::instance))
         .route("/users/{name}/outbox", get(collections::outbox::<false>))
         .route("/rooms/{name}/outbox", get(collections::outbox::<true>))
-        .route("/users/{name}/followers", get(collections::followers::<false>))
-        .route("/rooms/{name}/followers", get(collections::followers::<true>))
-        .route("/users/{name}/following", get(collections::following::<false>))
-        .route("/rooms/{name}/following", get(collections::following::<true>))
+        .route(
+            "/users/{name}/followers",
+            get(collections::followers::<false>),
+        )
+        .route(
+            "/rooms/{name}/followers",
+            get(collections::followers::<true>),
+        )
+        .route(
+            "/users/{name}/following",
+            get(collections::following::<false>),
+        )
+        .route(
+            "/rooms/{name}/following",
+            get(collections::following::<true>),
+        )
         .route("/objects/{id}", get(objects::object))
         .route("/activities/{id}", get(objects::activity))
         .route("/metrics", get(metrics::metrics))

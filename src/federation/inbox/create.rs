@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 
-use super::{InboxError, Inbound, embedded_object};
+use super::{Inbound, InboxError, embedded_object};
 use crate::domain::audience::classify;
 use crate::domain::posts::{self, Applied, NewPost};
 use crate::federation::sanitize::sanitize_html;
@@ -16,15 +16,17 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
         tracing::info!(kind, "ignoring a Create of an unsupported object type");
         return Ok(Applied::Ignored);
     }
-    let id = text(object, "id")
-        .ok_or_else(|| InboxError::BadRequest("the object has no id".into()))?;
+    let id =
+        text(object, "id").ok_or_else(|| InboxError::BadRequest("the object has no id".into()))?;
     if field_id(object, "attributedTo") != Some(inbound.actor.actor_url.as_str()) {
         return Err(InboxError::Forbidden(
             "the object is attributed to someone other than the actor".into(),
         ));
     }
     if !wire::same_origin(id, &inbound.actor.actor_url) {
-        return Err(InboxError::BadRequest("the object id is not on its author's origin".into()));
+        return Err(InboxError::BadRequest(
+            "the object id is not on its author's origin".into(),
+        ));
     }
     // The object's own addressing wins; the activity's completes it.
     let mut addressees = wire::addressees(object);

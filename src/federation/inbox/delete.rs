@@ -1,6 +1,6 @@
 //! Delete: a post by its author becomes a tombstone.
 
-use super::{InboxError, Inbound};
+use super::{Inbound, InboxError};
 use crate::domain::posts::{self, Applied};
 use crate::federation::wire::field_id;
 

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 
-use super::{InboxError, InboxTarget, Inbound};
+use super::{Inbound, InboxError, InboxTarget};
 use crate::domain::accounts::AccountKind;
 use crate::domain::audience::Visibility;
 use crate::domain::follows::{self, FollowAnswer};
@@ -20,7 +20,9 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
     if let InboxTarget::Account(owner) = inbound.target
         && owner.id != followee.id
     {
-        return Err(InboxError::BadRequest("this Follow is for another inbox".into()));
+        return Err(InboxError::BadRequest(
+            "this Follow is for another inbox".into(),
+        ));
     }
     let fed = inbound.fed;
     let blocked = follows::is_blocked(&fed.store, followee.id, inbound.actor.id).await?;
@@ -47,7 +49,8 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
         FollowAnswer::Accept(reply("Accept"))
     };
     let follow = inbound.to_new_activity(Some(&followee.actor_url));
-    let applied = follows::receive_follow(&fed.store, inbound.actor, &followee, follow, answer).await?;
+    let applied =
+        follows::receive_follow(&fed.store, inbound.actor, &followee, follow, answer).await?;
     fed.wake.notify_one();
     Ok(applied)
 }

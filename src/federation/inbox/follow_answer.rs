@@ -1,6 +1,6 @@
 //! Accept or Reject of a Follow that a local account sent.
 
-use super::{InboxError, Inbound};
+use super::{Inbound, InboxError};
 use crate::domain::follows;
 use crate::domain::posts::Applied;
 use crate::federation::wire::field_id;

@@ -7,8 +7,8 @@ mod delete;
 mod follow;
 mod follow_answer;
 mod reaction;
-mod update;
 mod undo;
+mod update;
 
 use chrono::Utc;
 use serde_json::Value;
@@ -27,7 +27,7 @@ pub enum InboxTarget {
     /// `POST /inbox`.
     Shared,
     /// A local account's own inbox.
-    Account(Account),
+    Account(Box<Account>),
 }
 
 /// Why an inbox POST was refused; each maps to one HTTP status.
@@ -82,7 +82,9 @@ impl Inbound<'_> {
     pub fn to_new_activity(&self, object_ap_id: Option<&str>) -> NewActivity {
         let addressees = wire::addressees(self.activity);
         NewActivity {
-            ap_id: wire::text(self.activity, "id").unwrap_or_default().to_owned(),
+            ap_id: wire::text(self.activity, "id")
+                .unwrap_or_default()
+                .to_owned(),
             kind: type_of(self.activity).unwrap_or_default().to_owned(),
             actor_id: self.actor.id,
             object_ap_id: object_ap_id.map(str::to_owned),
@@ -117,7 +119,9 @@ pub async fn receive(
     let activity: Value = serde_json::from_slice(body)
         .map_err(|e| InboxError::BadRequest(format!("the body is not JSON: {e}")))?;
     if !activity.is_object() {
-        return Err(InboxError::BadRequest("the body is not a JSON object".into()));
+        return Err(InboxError::BadRequest(
+            "the body is not a JSON object".into(),
+        ));
     }
     let id = wire::text(&activity, "id")
         .ok_or_else(|| InboxError::BadRequest("the activity has no id".into()))?;
@@ -152,7 +156,11 @@ pub async fn receive(
         "Like" | "Announce" => reaction::receive(&inbound).await?,
         "Block" => reaction::receive_block(&inbound).await?,
         other => {
-            tracing::info!(kind = other, id, "ignoring an activity of a type we do not handle");
+            tracing::info!(
+                kind = other,
+                id,
+                "ignoring an activity of a type we do not handle"
+            );
             Applied::Ignored
         }
     };

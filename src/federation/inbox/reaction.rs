@@ -1,6 +1,6 @@
 //! Like, Announce and Block.
 
-use super::{InboxError, Inbound};
+use super::{Inbound, InboxError};
 use crate::domain::follows;
 use crate::domain::posts::Applied;
 use crate::federation::wire::field_id;
@@ -10,7 +10,13 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
     let object = field_id(inbound.activity, "object")
         .ok_or_else(|| InboxError::BadRequest("the activity has no object".into()))?;
     let activity = inbound.to_new_activity(Some(object));
-    Ok(follows::receive_reaction(&inbound.fed.store, inbound.actor, activity, object.to_owned()).await?)
+    Ok(follows::receive_reaction(
+        &inbound.fed.store,
+        inbound.actor,
+        activity,
+        object.to_owned(),
+    )
+    .await?)
 }
 
 /// Block of a local account: follows both ways end and nothing more is

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{InboxError, Inbound};
+use super::{Inbound, InboxError};
 use crate::domain::accounts;
 use crate::domain::follows;
 use crate::domain::posts::Applied;
@@ -15,12 +15,20 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
             // Only an id: nothing tells us what it was; look for a reaction.
             let id = field_id(inbound.activity, "object").unwrap_or_default();
             let undo = inbound.to_new_activity(Some(id));
-            return Ok(follows::receive_unreact(&inbound.fed.store, inbound.actor, undo, id.to_owned()).await?);
+            return Ok(follows::receive_unreact(
+                &inbound.fed.store,
+                inbound.actor,
+                undo,
+                id.to_owned(),
+            )
+            .await?);
         }
         None => return Err(InboxError::BadRequest("the activity has no object".into())),
     };
     if field_id(object, "actor").is_some_and(|a| a != inbound.actor.actor_url) {
-        return Err(InboxError::Forbidden("only the actor of an activity may undo it".into()));
+        return Err(InboxError::Forbidden(
+            "only the actor of an activity may undo it".into(),
+        ));
     }
     let undone_id = text(object, "id").unwrap_or_default();
     let undo = inbound.to_new_activity(Some(undone_id));
@@ -33,7 +41,10 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
             else {
                 return Ok(Applied::Ignored);
             };
-            Ok(follows::receive_unfollow(&inbound.fed.store, inbound.actor, &followee, undo).await?)
+            Ok(
+                follows::receive_unfollow(&inbound.fed.store, inbound.actor, &followee, undo)
+                    .await?,
+            )
         }
         Some("Like" | "Announce") => Ok(follows::receive_unreact(
             &inbound.fed.store,

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 
-use super::{InboxError, Inbound, embedded_object};
+use super::{Inbound, InboxError, embedded_object};
 use crate::domain::posts::{self, Applied, PostChanges};
 use crate::federation::resolve;
 use crate::federation::sanitize::sanitize_html;
@@ -10,8 +10,8 @@ use crate::federation::wire::{self, text, type_of};
 
 pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError> {
     let object = embedded_object(inbound.activity)?;
-    let id = text(object, "id")
-        .ok_or_else(|| InboxError::BadRequest("the object has no id".into()))?;
+    let id =
+        text(object, "id").ok_or_else(|| InboxError::BadRequest("the object has no id".into()))?;
     if id == inbound.actor.actor_url {
         // A profile update: read it from the source rather than the body.
         return match resolve::refresh_actor(inbound.fed, id).await {
@@ -33,5 +33,12 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
         updated: wire::datetime(object, "updated").unwrap_or_else(|| Utc::now().naive_utc()),
     };
     let activity = inbound.to_new_activity(Some(id));
-    Ok(posts::receive_update(&inbound.fed.store, inbound.actor, activity, id.to_owned(), changes).await?)
+    Ok(posts::receive_update(
+        &inbound.fed.store,
+        inbound.actor,
+        activity,
+        id.to_owned(),
+        changes,
+    )
+    .await?)
 }

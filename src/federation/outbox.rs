@@ -1,0 +1,143 @@
+//! Publishing as a local account: minting ids, building the documents,
+//! storing them and queueing delivery. The client API (and, until it
+//! exists, tests) call these.
+
+use chrono::Utc;
+
+use super::builders::{Mention, NoteDraft, build_create, build_follow, build_note};
+use super::ctx::Federation;
+use super::resolve::{self, ResolveError};
+use crate::domain::DomainError;
+use crate::domain::accounts::Account;
+use crate::domain::audience::classify;
+use crate::domain::follows;
+use crate::domain::posts::{self, NewActivity, NewPost};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("cannot resolve {0}: {1}")]
+    Recipient(String, ResolveError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+}
+
+/// What a local author writes.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// HTML (already safe: written by a local user through a client).
+    pub content_html: String,
+    /// Actor ids, collection ids or the public collection.
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub in_reply_to: Option<String>,
+}
+
+/// The ids of a published post.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub object_id: String,
+    pub activity_id: String,
+}
+
+/// Publishes a Note by `author`: each actor addressed directly gets a
+/// Mention tag; the note is stored, filed for local addressees and queued
+/// for delivery to remote ones.
+pub async fn publish_note(
+    fed: &Federation,
+    author: &Account,
+    draft: Draft,
+) -> Result<Published, PublishError> {
+    let mut mentions = Vec::new();
+    for address in draft.to.iter().chain(&draft.cc) {
+        if crate::domain::audience::is_public_address(address)
+            || author.followers_url.as_deref() == Some(address.as_str())
+        {
+            continue;
+        }
+        let actor = resolve::actor(fed, address)
+            .await
+            .map_err(|e| PublishError::Recipient(address.clone(), e))?;
+        let host = actor.domain.clone().unwrap_or_else(|| fed.urls.host());
+        mentions.push(Mention {
+            href: actor.actor_url.clone(),
+            name: format!("@{}@{host}", actor.username),
+        });
+    }
+    let now = Utc::now().naive_utc();
+    let object_id = fed.urls.mint("objects");
+    let activity_id = fed.urls.mint("activities");
+    let note_draft = NoteDraft {
+        id: object_id.clone(),
+        content_html: draft.content_html.clone(),
+        to: draft.to.clone(),
+        cc: draft.cc.clone(),
+        in_reply_to: draft.in_reply_to.clone(),
+        context: None,
+        mentions,
+        published: now,
+    };
+    let note = build_note(author, &note_draft);
+    let create = build_create(&activity_id, author, &note);
+    let addressees: Vec<String> = draft.to.iter().chain(&draft.cc).cloned().collect();
+    let visibility = classify(&addressees, author.followers_url.as_deref());
+    let post = NewPost {
+        ap_id: object_id.clone(),
+        kind: "Note".into(),
+        author_id: author.id,
+        content: Some(draft.content_html),
+        summary: None,
+        name: None,
+        in_reply_to: draft.in_reply_to,
+        context: None,
+        url: None,
+        addressees: addressees.clone(),
+        visibility,
+        document: note.to_string(),
+        local: true,
+        published: now,
+    };
+    let activity = NewActivity {
+        ap_id: activity_id.clone(),
+        kind: "Create".into(),
+        actor_id: author.id,
+        object_ap_id: Some(object_id.clone()),
+        addressees,
+        visibility,
+        document: create.to_string(),
+        local: true,
+        published: now,
+    };
+    posts::publish(&fed.store, author, activity, Some(post)).await?;
+    fed.wake.notify_one();
+    Ok(Published {
+        object_id,
+        activity_id,
+    })
+}
+
+/// `follower` (local) asks to follow the actor at `followee_url`.
+pub async fn follow(
+    fed: &Federation,
+    follower: &Account,
+    followee_url: &str,
+) -> Result<String, PublishError> {
+    let followee = resolve::actor(fed, followee_url)
+        .await
+        .map_err(|e| PublishError::Recipient(followee_url.to_owned(), e))?;
+    let id = fed.urls.mint("activities");
+    let document = build_follow(&id, follower, &followee.actor_url);
+    let activity = NewActivity {
+        ap_id: id.clone(),
+        kind: "Follow".into(),
+        actor_id: follower.id,
+        object_ap_id: Some(followee.actor_url.clone()),
+        addressees: vec![followee.actor_url.clone()],
+        visibility: crate::domain::audience::Visibility::Direct,
+        document: document.to_string(),
+        local: true,
+        published: Utc::now().naive_utc(),
+    };
+    follows::request_follow(&fed.store, follower, &followee, activity).await?;
+    fed.wake.notify_one();
+    Ok(id)
+}
