@@ -123,6 +123,9 @@ pub fn test_config(db_url: &str, base_url: &str) -> Config {
         ("DATABASE_URL", db_url.to_owned()),
         ("ESTUARY_CONFIG", "/dev/null".to_owned()),
         ("ESTUARY_DB_POOL_SIZE", "4".to_owned()),
+        // Test instances talk to each other over loopback.
+        ("ESTUARY_ALLOW_PRIVATE_ADDRESSES", "true".to_owned()),
+        ("ESTUARY_FETCH_TIMEOUT_SECS", "5".to_owned()),
     ];
     Config::load(|name| {
         vars.iter()
@@ -215,6 +218,30 @@ impl TestServer {
         .expect("create user")
     }
 
+    pub fn fed(&self) -> &estuary::federation::ctx::Federation {
+        &self.state.fed
+    }
+
+    /// A local account by name.
+    pub async fn account(&self, name: &str) -> estuary::domain::accounts::Account {
+        estuary::domain::accounts::find_local(&self.state.store, name)
+            .await
+            .unwrap()
+            .expect("account exists")
+    }
+
+    /// The activities in a local account's inbox, newest first.
+    pub async fn inbox(&self, name: &str) -> Vec<serde_json::Value> {
+        let account = self.account(name).await;
+        estuary::domain::posts::inbox_of(&self.state.store, account.id, 0, 1000)
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|a| serde_json::from_str(&a.document).unwrap())
+            .collect()
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -247,4 +274,89 @@ pub fn assert_schema(name: &str, document: &serde_json::Value) {
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect();
     assert!(errors.is_empty(), "{name}: {errors:#?}\n{document:#}");
+}
+
+/// Waits until `check` returns true, polling; panics after `seconds`.
+pub async fn wait_until<F, Fut>(seconds: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A signer for a local account of `server` (to act as that account in
+/// requests to another instance).
+pub async fn signer_of(server: &TestServer, name: &str) -> estuary::federation::fetch::Signer {
+    let account = server.account(name).await;
+    server.fed().signer_for(&account).await.unwrap()
+}
+
+/// A GET signed (draft-cavage) by `signer`.
+pub async fn signed_get(
+    url: &str,
+    signer: &estuary::federation::fetch::Signer,
+) -> reqwest::Response {
+    let parsed = url::Url::parse(url).unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("accept", "application/activity+json".parse().unwrap());
+    estuary::federation::signatures::sign_cavage(
+        &http::Method::GET,
+        &parsed,
+        &mut headers,
+        None,
+        &signer.key_id,
+        &signer.key,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    reqwest::Client::new()
+        .get(url)
+        .headers(headers)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A POST of `body` signed (draft-cavage) by `signer` at `now`.
+pub fn signed_post_headers(
+    url: &str,
+    body: &[u8],
+    signer: &estuary::federation::fetch::Signer,
+    now: chrono::DateTime<chrono::Utc>,
+) -> http::HeaderMap {
+    let parsed = url::Url::parse(url).unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "application/activity+json".parse().unwrap());
+    estuary::federation::signatures::sign_cavage(
+        &http::Method::POST,
+        &parsed,
+        &mut headers,
+        Some(body),
+        &signer.key_id,
+        &signer.key,
+        now,
+    )
+    .unwrap();
+    headers
+}
+
+pub async fn post_with(url: &str, headers: http::HeaderMap, body: Vec<u8>) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
 }
