@@ -3,6 +3,8 @@
 //! the real server bound to port 0 on loopback.
 #![allow(dead_code)]
 
+pub mod sink;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -240,6 +242,22 @@ impl TestServer {
             .iter()
             .map(|a| serde_json::from_str(&a.document).unwrap())
             .collect()
+    }
+
+    /// Makes `follower` (a remote account already stored) an accepted
+    /// follower of local `name`.
+    pub async fn add_follower(&self, name: &str, follower_actor_url: &str) {
+        let followee = self.account(name).await;
+        let follower =
+            estuary::domain::accounts::find_by_actor_url(&self.state.store, follower_actor_url)
+                .await
+                .unwrap()
+                .expect("follower stored");
+        self.db.execute(&format!(
+            "INSERT INTO follows (follower_id, followee_id, follow_ap_id, accepted, created_at) \
+             VALUES ({}, {}, '{}#follow', TRUE, CURRENT_TIMESTAMP)",
+            follower.id, followee.id, follower.actor_url
+        ));
     }
 
     pub async fn stop(mut self) {

@@ -1,0 +1,145 @@
+//! A stand-in remote server on loopback: it serves actor documents whose
+//! inboxes it hosts, records every POST, and answers with a status (and
+//! delay) the test chooses.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+/// What the sink answers to POSTs.
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub delay: Duration,
+}
+
+/// One POST the sink received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Received {
+    pub fn activity_id(&self) -> String {
+        let value: serde_json::Value = serde_json::from_slice(&self.body).unwrap_or_default();
+        value["id"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+#[derive(Clone)]
+struct SinkState {
+    base: String,
+    shared_inboxes: usize,
+    public_pem: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
+}
+
+pub struct Sink {
+    pub base: String,
+    state: SinkState,
+}
+
+impl Sink {
+    /// Starts a sink; actors `0..` get shared inboxes `n % shared_inboxes`
+    /// (none when 0).
+    pub async fn start(shared_inboxes: usize) -> Sink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let key = openssl::rsa::Rsa::generate(2048).unwrap();
+        let public_pem = String::from_utf8(
+            openssl::pkey::PKey::from_rsa(key)
+                .unwrap()
+                .public_key_to_pem()
+                .unwrap(),
+        )
+        .unwrap();
+        let state = SinkState {
+            base: base.clone(),
+            shared_inboxes,
+            public_pem,
+            received: Arc::default(),
+            behaviour: Arc::new(Mutex::new(Behaviour {
+                status: 202,
+                retry_after: None,
+                delay: Duration::ZERO,
+            })),
+        };
+        let app = Router::new()
+            .route("/actors/{n}", get(actor))
+            .route("/inbox/{n}", post(record))
+            .route("/shared/{n}", post(record))
+            .with_state(state.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Sink { base, state }
+    }
+
+    pub fn actor_url(&self, n: usize) -> String {
+        format!("{}/actors/{n}", self.base)
+    }
+
+    pub fn set(&self, behaviour: Behaviour) {
+        *self.state.behaviour.lock().unwrap() = behaviour;
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().unwrap().clone()
+    }
+}
+
+async fn actor(State(state): State<SinkState>, Path(n): Path<usize>) -> Response {
+    let id = format!("{}/actors/{n}", state.base);
+    let mut doc = json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": id,
+        "type": "Person",
+        "preferredUsername": format!("sink{n}"),
+        "inbox": format!("{}/inbox/{n}", state.base),
+        "followers": format!("{id}/followers"),
+        "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": state.public_pem},
+    });
+    if state.shared_inboxes > 0 {
+        doc["endpoints"] =
+            json!({"sharedInbox": format!("{}/shared/{}", state.base, n % state.shared_inboxes)});
+    }
+    (
+        [("content-type", "application/activity+json")],
+        doc.to_string(),
+    )
+        .into_response()
+}
+
+async fn record(
+    State(state): State<SinkState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let behaviour = state.behaviour.lock().unwrap().clone();
+    if !behaviour.delay.is_zero() {
+        tokio::time::sleep(behaviour.delay).await;
+    }
+    state.received.lock().unwrap().push(Received {
+        path: uri.path().to_owned(),
+        headers,
+        body,
+    });
+    let status = StatusCode::from_u16(behaviour.status).unwrap();
+    match behaviour.retry_after {
+        Some(after) => (status, [("retry-after", after)]).into_response(),
+        None => status.into_response(),
+    }
+}
