@@ -253,3 +253,58 @@ async fn the_instance_actor_is_discoverable_and_signs_fetches() {
         .unwrap();
     assert_eq!(jrd["links"][0]["href"], a.url("/actor"));
 }
+
+#[tokio::test]
+async fn a_deleted_note_is_a_tombstone_here_and_there() {
+    let (a, b) = two_instances().await;
+    let alice = a.account("alice").await;
+    let published = publish_note(
+        a.fed(),
+        &alice,
+        Draft {
+            content_html: "<p>soon gone</p>".into(),
+            to: vec![b.url("/users/bob")],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    wait_until(10, "bob's inbox", || async {
+        b.inbox("bob").await.len() == 1
+    })
+    .await;
+
+    estuary::federation::outbox::delete_note(a.fed(), &alice, &published.object_id)
+        .await
+        .unwrap();
+    let as_bob = signed_get(&published.object_id, &signer_of(&b, "bob").await).await;
+    assert_eq!(as_bob.status(), 410);
+    let tombstone: Value = as_bob.json().await.unwrap();
+    assert_eq!(tombstone["type"], "Tombstone");
+    assert_eq!(tombstone["formerType"], "Note");
+    assert_eq!(tombstone["id"], published.object_id);
+    // Deleted or not, a private post stays invisible to others.
+    assert_eq!(
+        a.client
+            .get(&published.object_id)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    wait_until(10, "B to apply the Delete", || async {
+        estuary::domain::posts::find_post(&b.state.store, &published.object_id)
+            .await
+            .unwrap()
+            .is_some_and(|p| p.deleted_at.is_some() && p.content.is_none())
+    })
+    .await;
+    // Deleting twice is refused: the post is gone.
+    assert!(
+        estuary::federation::outbox::delete_note(a.fed(), &alice, &published.object_id)
+            .await
+            .is_err()
+    );
+}

@@ -438,3 +438,45 @@ async fn loopback_keys_are_not_fetched_unless_allowed() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn an_rfc_9421_signature_is_accepted_like_a_cavage_one() {
+    let p = peers().await;
+    let inbox = p.a.url("/users/alice/inbox");
+    let bob = signer_of(&p.b, "bob").await;
+    let activity = create(&p.b, "bob", &[p.a.url("/users/alice")], "<p>structured</p>");
+    let body = serde_json::to_vec(&activity).unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "application/activity+json".parse().unwrap());
+    estuary::federation::signatures::sign_rfc9421(
+        &http::Method::POST,
+        &url::Url::parse(&inbox).unwrap(),
+        &mut headers,
+        Some(&body),
+        &bob.key_id,
+        &bob.key,
+        Utc::now(),
+    )
+    .unwrap();
+    assert!(headers.contains_key("signature-input") && headers.contains_key("content-digest"));
+    assert!(!headers.contains_key("digest"));
+    assert_eq!(
+        post_with(&inbox, headers.clone(), body.clone())
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(p.a.inbox("alice").await.len(), 1);
+
+    // The same signature over a changed body fails on Content-Digest.
+    let tampered = String::from_utf8(body)
+        .unwrap()
+        .replace("structured", "restructured");
+    let replayed = headers.clone();
+    assert_eq!(
+        post_with(&inbox, replayed, tampered.into_bytes())
+            .await
+            .status(),
+        400
+    );
+}

@@ -22,6 +22,8 @@ pub enum DomainError {
     NameTaken(String),
     #[error("there is no user named {0:?}")]
     NoSuchUser(String),
+    #[error("there is no object {0}")]
+    NoSuchObject(String),
     #[error("only the owner may change or delete this object")]
     NotOwner,
     #[error("{0} exists already")]

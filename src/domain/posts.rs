@@ -531,3 +531,38 @@ pub async fn find_post(store: &Store, ap_id: &str) -> Result<Option<Post>, Domai
         .run(move |conn| Ok(object_rows::find_by_ap_id(conn, &ap_id)?.map(row_to_post)))
         .await
 }
+
+/// Deletes a local post by its author: it becomes a tombstone, and the
+/// Delete activity is stored and queued for the post's audience.
+pub async fn delete_local(
+    store: &Store,
+    author: &Account,
+    object_ap_id: String,
+    delete: NewActivity,
+) -> Result<(), DomainError> {
+    let author = author.clone();
+    store
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let object = object_rows::find_by_ap_id(conn, &object_ap_id)?
+                    .filter(|o| o.local && o.deleted_at.is_none())
+                    .ok_or_else(|| DomainError::NoSuchObject(object_ap_id.clone()))?;
+                if object.author_id != author.id {
+                    return Err(DomainError::NotOwner);
+                }
+                insert_activity(conn, &delete)?
+                    .ok_or_else(|| DomainError::Conflict(delete.ap_id.clone()))?;
+                object_rows::mark_deleted(conn, object.id, Utc::now().naive_utc())?;
+                actions::enqueue(
+                    conn,
+                    &[Action::FanOut {
+                        activity: delete.ap_id.clone(),
+                        sender_id: author.id,
+                        addressees: delete.addressees.clone(),
+                    }],
+                )?;
+                Ok(())
+            })
+        })
+        .await
+}

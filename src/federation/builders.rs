@@ -117,6 +117,30 @@ pub fn build_tombstone(id: &str, former_type: &str, deleted: NaiveDateTime) -> V
     })
 }
 
+/// A Delete of `object` (now a tombstone) by its author, addressed like
+/// the object was.
+pub fn build_delete(
+    id: &str,
+    author: &Account,
+    tombstone: &Value,
+    to: &[String],
+    cc: &[String],
+) -> Value {
+    let mut object = tombstone.clone();
+    if let Some(map) = object.as_object_mut() {
+        map.remove("@context");
+    }
+    json!({
+        "@context": ACTIVITYSTREAMS,
+        "id": id,
+        "type": "Delete",
+        "actor": author.actor_url,
+        "object": object,
+        "to": to,
+        "cc": cc,
+    })
+}
+
 /// An OrderedCollection that pages through `first`.
 pub fn build_ordered_collection(id: &str, total: i64, first: &str) -> Value {
     json!({

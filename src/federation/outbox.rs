@@ -4,7 +4,9 @@
 
 use chrono::Utc;
 
-use super::builders::{Mention, NoteDraft, build_create, build_follow, build_note};
+use super::builders::{
+    Mention, NoteDraft, build_create, build_delete, build_follow, build_note, build_tombstone,
+};
 use super::ctx::Federation;
 use super::resolve::{self, ResolveError};
 use crate::domain::DomainError;
@@ -138,6 +140,43 @@ pub async fn follow(
         published: Utc::now().naive_utc(),
     };
     follows::request_follow(&fed.store, follower, &followee, activity).await?;
+    fed.wake.notify_one();
+    Ok(id)
+}
+
+/// Deletes a local post by its author; the Delete goes to everyone the post
+/// went to.
+pub async fn delete_note(
+    fed: &Federation,
+    author: &Account,
+    object_id: &str,
+) -> Result<String, PublishError> {
+    let post = posts::find_post(&fed.store, object_id)
+        .await?
+        .filter(|p| p.local && p.deleted_at.is_none())
+        .ok_or_else(|| DomainError::NoSuchObject(object_id.to_owned()))?;
+    let now = Utc::now().naive_utc();
+    let note: serde_json::Value = serde_json::from_str(&post.document).unwrap_or_default();
+    let field = |name: &str| -> Vec<String> {
+        note.get(name)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default()
+    };
+    let id = fed.urls.mint("activities");
+    let tombstone = build_tombstone(object_id, &post.kind, now);
+    let document = build_delete(&id, author, &tombstone, &field("to"), &field("cc"));
+    let activity = NewActivity {
+        ap_id: id.clone(),
+        kind: "Delete".into(),
+        actor_id: author.id,
+        object_ap_id: Some(object_id.to_owned()),
+        addressees: post.addressees.clone(),
+        visibility: post.visibility,
+        document: document.to_string(),
+        local: true,
+        published: now,
+    };
+    posts::delete_local(&fed.store, author, object_id.to_owned(), activity).await?;
     fed.wake.notify_one();
     Ok(id)
 }

@@ -59,7 +59,7 @@ impl From<DomainError> for WebError {
             DomainError::InvalidName(_) | DomainError::NameTaken(_) => {
                 WebError::bad_request(error.to_string())
             }
-            DomainError::NoSuchUser(_) => WebError::not_found(),
+            DomainError::NoSuchUser(_) | DomainError::NoSuchObject(_) => WebError::not_found(),
             DomainError::NotOwner => WebError::new(StatusCode::FORBIDDEN, error.to_string()),
             DomainError::Conflict(_) => WebError::new(StatusCode::CONFLICT, error.to_string()),
             DomainError::Key(_) | DomainError::Store(_) => WebError::internal(error),
