@@ -144,6 +144,27 @@ fn room_add_creates_a_group_with_owner_and_membership_policy() {
 }
 
 #[test]
+fn queue_stats_counts_jobs_by_state() {
+    let db = TestDb::new();
+    let empty = json_stdout(&estuary(&db, &["queue", "stats"]));
+    assert_eq!(
+        empty,
+        serde_json::json!({"pending": 0, "running": 0, "failed": 0, "dead": 0, "done": 0})
+    );
+    db.execute(
+        "INSERT INTO jobs (kind, payload, status, attempts, run_at, created_at, updated_at) VALUES \
+         ('deliver', '{}', 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), \
+         ('deliver', '{}', 'retrying', 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), \
+         ('deliver', '{}', 'dead', 15, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    );
+    let counted = json_stdout(&estuary(&db, &["queue", "stats"]));
+    assert_eq!(
+        counted,
+        serde_json::json!({"pending": 1, "running": 0, "failed": 1, "dead": 1, "done": 0})
+    );
+}
+
+#[test]
 fn migrate_is_idempotent() {
     let db = TestDb::new();
     let first = json_stdout(&estuary(&db, &["migrate"]));

@@ -480,3 +480,36 @@ async fn an_rfc_9421_signature_is_accepted_like_a_cavage_one() {
         400
     );
 }
+
+#[tokio::test]
+async fn a_rotated_key_is_fetched_again_once() {
+    let p = peers().await;
+    let inbox = p.a.url("/users/alice/inbox");
+    let bob = signer_of(&p.b, "bob").await;
+    let first = create(&p.b, "bob", &[p.a.url("/users/alice")], "<p>old key</p>");
+    assert_eq!(
+        post(&inbox, &first, &bob).await.status(),
+        202,
+        "A now caches bob's key"
+    );
+
+    // bob rotates his key on B (same key id).
+    let fresh = estuary::domain::keys::generate_key_pair().unwrap();
+    p.b.db.execute(&format!(
+        "UPDATE accounts SET public_key_pem = '{}', private_key_pem = '{}' WHERE username = 'bob'",
+        fresh.public_pem, fresh.private_pem
+    ));
+    let rotated = Signer {
+        key_id: bob.key_id.clone(),
+        key: std::sync::Arc::new(
+            openssl::pkey::PKey::private_key_from_pem(fresh.private_pem.as_bytes()).unwrap(),
+        ),
+    };
+    let second = create(&p.b, "bob", &[p.a.url("/users/alice")], "<p>new key</p>");
+    assert_eq!(post(&inbox, &second, &rotated).await.status(), 202);
+    assert_eq!(p.a.inbox("alice").await.len(), 2);
+
+    // The old key no longer verifies, even after the refetch.
+    let third = create(&p.b, "bob", &[p.a.url("/users/alice")], "<p>stale</p>");
+    assert_eq!(post(&inbox, &third, &bob).await.status(), 401);
+}

@@ -2,7 +2,8 @@
 //! the database, then by fetching the key's actor. Each PEM is parsed once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use openssl::pkey::{PKey, Public};
 
@@ -13,6 +14,9 @@ use crate::domain::accounts::{self, Account};
 
 /// Keys kept in a process; bounded so a flood of key ids cannot grow it.
 const MAX_CACHED_KEYS: usize = 50_000;
+/// A key is fetched again after a failed verification at most this often,
+/// so bad signatures cannot make us hammer the key's server.
+const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A verified binding of a key to its owner.
 #[derive(Clone)]
@@ -24,9 +28,26 @@ pub struct OwnedKey {
 #[derive(Default)]
 pub struct KeyCache {
     keys: RwLock<HashMap<String, OwnedKey>>,
+    refreshed: Mutex<HashMap<String, Instant>>,
 }
 
 impl KeyCache {
+    /// Whether `key_id` may be fetched again now; records the attempt.
+    fn may_refresh(&self, key_id: &str) -> bool {
+        let mut refreshed = self.refreshed.lock().expect("refresh lock");
+        let now = Instant::now();
+        if refreshed.len() >= MAX_CACHED_KEYS {
+            refreshed.retain(|_, at| now.duration_since(*at) < REFRESH_INTERVAL);
+        }
+        match refreshed.get(key_id) {
+            Some(at) if now.duration_since(*at) < REFRESH_INTERVAL => false,
+            _ => {
+                refreshed.insert(key_id.to_owned(), now);
+                true
+            }
+        }
+    }
+
     fn get(&self, key_id: &str) -> Option<OwnedKey> {
         self.keys
             .read()
@@ -65,8 +86,9 @@ fn owned(account: Account) -> Result<OwnedKey, KeyError> {
 }
 
 /// The key `key_id` and its owner. With `refresh`, the owner's actor is
-/// fetched again (the key may have rotated).
+/// fetched again (the key may have rotated), at most once a minute per key.
 pub async fn key_for(fed: &Federation, key_id: &str, refresh: bool) -> Result<OwnedKey, KeyError> {
+    let refresh = refresh && fed.keys.may_refresh(key_id);
     if !refresh {
         if let Some(found) = fed.keys.get(key_id) {
             return Ok(found);
