@@ -54,6 +54,8 @@ pub enum UserCommand {
         #[arg(long)]
         summary: Option<String>,
     },
+    /// Set a user's password (read from stdin) for the OAuth login page.
+    Passwd { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +118,14 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<Value> {
         Command::Queue(QueueCommand::Stats) => {
             let (store, _) = open_migrated(&config).await?;
             Ok(serde_json::to_value(crate::delivery::stats(&store).await?)?)
+        }
+        Command::User(UserCommand::Passwd { name }) => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let (store, _) = open_migrated(&config).await?;
+            crate::domain::oauth::set_password(&store, &name, password).await?;
+            Ok(json!({ "user": name.to_lowercase(), "password": "set" }))
         }
         Command::Token(TokenCommand::Issue { name }) => {
             let (store, _) = open_migrated(&config).await?;

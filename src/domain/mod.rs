@@ -8,6 +8,7 @@ pub mod follows;
 pub mod instance;
 pub mod keys;
 pub mod names;
+pub mod oauth;
 pub mod posts;
 pub mod tokens;
 
@@ -28,6 +29,8 @@ pub enum DomainError {
     NotOwner,
     #[error("{0} exists already")]
     Conflict(String),
+    #[error("password: {0}")]
+    Password(String),
     #[error("generating a key pair failed: {0}")]
     Key(#[from] openssl::error::ErrorStack),
     #[error(transparent)]

@@ -28,12 +28,7 @@ pub fn hash_token(token: &str) -> String {
 /// its hash is stored.
 pub async fn issue_token(store: &Store, name: &str) -> Result<String, DomainError> {
     let name = normalize_name(name).ok_or_else(|| DomainError::NoSuchUser(name.to_owned()))?;
-    let mut secret = [0u8; 32];
-    openssl::rand::rand_bytes(&mut secret)?;
-    let token = format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-    );
+    let token = new_token()?;
     let token_hash = hash_token(&token);
     store
         .run(move |conn| {
@@ -48,9 +43,91 @@ pub async fn issue_token(store: &Store, name: &str) -> Result<String, DomainErro
                     scopes: OPERATOR_SCOPES,
                     created_at: Utc::now().naive_utc(),
                     expires_at: None,
+                    client_id: None,
+                    grant_id: None,
                 },
             )?;
             Ok(token)
         })
         .await
+}
+
+/// Why a bearer token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the access token is not valid")]
+    Unknown,
+    #[error("the access token has expired")]
+    Expired,
+    #[error("the access token has been revoked")]
+    Revoked,
+}
+
+/// The scopes a token grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scopes(pub Vec<String>);
+
+impl Scopes {
+    pub fn parse(text: &str) -> Self {
+        let mut scopes: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
+        scopes.sort();
+        scopes.dedup();
+        Scopes(scopes)
+    }
+
+    pub fn allows(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s == scope)
+    }
+
+    pub fn as_text(&self) -> String {
+        self.0.join(" ")
+    }
+}
+
+/// Who a bearer token speaks for.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub account: super::accounts::Account,
+    pub scopes: Scopes,
+}
+
+/// Checks a bearer token: known, not expired, not revoked.
+pub async fn authenticate(
+    store: &Store,
+    token: &str,
+) -> Result<Result<Authenticated, TokenError>, DomainError> {
+    let token_hash = hash_token(token);
+    store
+        .run(move |conn| {
+            let Some(row) = rows::find_by_hash(conn, &token_hash)? else {
+                return Ok(Err(TokenError::Unknown));
+            };
+            if row.revoked_at.is_some() {
+                return Ok(Err(TokenError::Revoked));
+            }
+            if row
+                .expires_at
+                .is_some_and(|at| at <= Utc::now().naive_utc())
+            {
+                return Ok(Err(TokenError::Expired));
+            }
+            let account = account_rows::find(conn, row.account_id)?
+                .map(super::accounts::row_to_account)
+                .ok_or(TokenError::Unknown);
+            Ok(account.map(|account| Authenticated {
+                account,
+                scopes: Scopes::parse(&row.scopes),
+            }))
+        })
+        .await
+}
+
+/// A new random token with the Estuary prefix.
+pub fn new_token() -> Result<String, DomainError> {
+    let mut secret = [0u8; 32];
+    openssl::rand::rand_bytes(&mut secret)?;
+    Ok(format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    ))
 }

@@ -38,6 +38,11 @@ pub struct ActorDocument {
 #[serde(rename_all = "camelCase")]
 pub struct Endpoints {
     pub shared_inbox: String,
+    /// The client API's OAuth endpoints (local people only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth_authorization_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth_token_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,6 +94,13 @@ fn plain_text_to_html(text: &str) -> String {
 /// Builds the actor document of a local account.
 pub fn account_to_actor(account: &Account) -> ActorDocument {
     let actor = account.actor_url.clone();
+    let origin = url::Url::parse(&actor)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let oauth = |path: &str| {
+        (account.is_local() && account.kind == crate::domain::accounts::AccountKind::Person)
+            .then(|| format!("{origin}{path}"))
+    };
     let or_actor_path = |url: &Option<String>, suffix: &str| {
         url.clone().unwrap_or_else(|| format!("{actor}/{suffix}"))
     };
@@ -112,6 +124,8 @@ pub fn account_to_actor(account: &Account) -> ActorDocument {
                 .shared_inbox_url
                 .clone()
                 .unwrap_or_else(|| account.inbox_url.clone()),
+            oauth_authorization_endpoint: oauth("/oauth/authorize"),
+            oauth_token_endpoint: oauth("/oauth/token"),
         },
         url: account.profile_url.clone().unwrap_or_else(|| actor.clone()),
         manually_approves_followers: account.manually_approves_followers,

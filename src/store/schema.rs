@@ -24,6 +24,7 @@ diesel::table! {
         updated_at -> Timestamp,
         key_id -> Nullable<Text>,
         fetched_at -> Nullable<Timestamp>,
+        password_hash -> Nullable<Text>,
     }
 }
 
@@ -36,6 +37,8 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        client_id -> Nullable<Text>,
+        grant_id -> Nullable<BigInt>,
     }
 }
 
@@ -150,4 +153,35 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     inbox_items,
     jobs,
+    oauth_clients,
+    oauth_grants,
 );
+
+diesel::table! {
+    oauth_clients (id) {
+        id -> BigInt,
+        client_id -> Text,
+        secret_hash -> Nullable<Text>,
+        name -> Text,
+        redirect_uris -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_grants (id) {
+        id -> BigInt,
+        consent_hash -> Text,
+        code_hash -> Nullable<Text>,
+        client_id -> Text,
+        account_id -> BigInt,
+        redirect_uri -> Text,
+        scopes -> Text,
+        state -> Nullable<Text>,
+        code_challenge -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        approved_at -> Nullable<Timestamp>,
+        used_at -> Nullable<Timestamp>,
+    }
+}

@@ -17,6 +17,8 @@ pub struct TokenRow {
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    pub client_id: Option<String>,
+    pub grant_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -27,6 +29,8 @@ pub struct NewTokenRow<'a> {
     pub scopes: &'a str,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    pub client_id: Option<&'a str>,
+    pub grant_id: Option<i64>,
 }
 
 pub fn insert(conn: &mut AnyConnection, row: &NewTokenRow<'_>) -> QueryResult<TokenRow> {
@@ -43,4 +47,34 @@ pub fn find_by_hash(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<O
         .select(TokenRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// Revokes the token with this hash; returns how many were revoked.
+pub fn revoke_by_hash(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        tokens::table
+            .filter(tokens::token_hash.eq(token_hash))
+            .filter(tokens::revoked_at.is_null()),
+    )
+    .set(tokens::revoked_at.eq(Some(at)))
+    .execute(conn)
+}
+
+/// Revokes every token issued from an authorization grant.
+pub fn revoke_by_grant(
+    conn: &mut AnyConnection,
+    grant_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        tokens::table
+            .filter(tokens::grant_id.eq(grant_id))
+            .filter(tokens::revoked_at.is_null()),
+    )
+    .set(tokens::revoked_at.eq(Some(at)))
+    .execute(conn)
 }

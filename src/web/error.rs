@@ -18,6 +18,8 @@ pub struct WebError {
     pub status: StatusCode,
     pub public: String,
     pub cause: Option<Cause>,
+    /// A `WWW-Authenticate` challenge (401 and 403 of bearer auth).
+    pub challenge: Option<String>,
 }
 
 impl WebError {
@@ -26,7 +28,14 @@ impl WebError {
             status,
             public: public.into(),
             cause: None,
+            challenge: None,
         }
+    }
+
+    /// Adds a `WWW-Authenticate` challenge.
+    pub fn with_challenge(mut self, challenge: impl Into<String>) -> Self {
+        self.challenge = Some(challenge.into());
+        self
     }
 
     pub fn bad_request(public: impl Into<String>) -> Self {
@@ -49,6 +58,7 @@ impl WebError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             public: "internal error".into(),
             cause: Some(cause.into()),
+            challenge: None,
         }
     }
 }
@@ -56,7 +66,7 @@ impl WebError {
 impl From<DomainError> for WebError {
     fn from(error: DomainError) -> Self {
         match error {
-            DomainError::InvalidName(_) | DomainError::NameTaken(_) => {
+            DomainError::InvalidName(_) | DomainError::NameTaken(_) | DomainError::Password(_) => {
                 WebError::bad_request(error.to_string())
             }
             DomainError::NoSuchUser(_) | DomainError::NoSuchObject(_) => WebError::not_found(),
@@ -74,6 +84,14 @@ impl IntoResponse for WebError {
         } else {
             tracing::info!(status = %self.status, reason = %self.public, "request refused");
         }
-        (self.status, Json(json!({ "error": self.public }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": self.public }))).into_response();
+        if let Some(challenge) = self.challenge
+            && let Ok(value) = axum::http::HeaderValue::from_str(&challenge)
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, value);
+        }
+        response
     }
 }

@@ -2,12 +2,14 @@
 //! verifies), makes one domain call, and renders.
 
 mod actors;
+pub mod auth;
 mod collections;
 pub mod error;
 mod health;
 mod inbox;
 mod metrics;
 pub mod negotiate;
+mod oauth;
 mod objects;
 mod pages;
 pub mod signed;
@@ -86,6 +88,15 @@ pub fn router(state: AppState) -> Router {
         .route("/objects/{id}", get(objects::object))
         .route("/activities/{id}", get(objects::activity))
         .route("/metrics", get(metrics::metrics))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        .route("/oauth/register", post(oauth::register))
+        .route("/oauth/authorize", get(oauth::authorize).post(oauth::login))
+        .route("/oauth/authorize/consent", post(oauth::consent))
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
         .route("/{handle}", get(actors::profile))
         .route("/healthz", get(health::healthz))
         .fallback(|| async { error::WebError::not_found() })

@@ -1,0 +1,473 @@
+//! The OAuth 2 authorization server: metadata (RFC 8414), dynamic client
+//! registration (RFC 7591), the authorization endpoint (login, then
+//! consent), the token endpoint (code + PKCE S256) and revocation (RFC 7009).
+
+use askama::Template;
+use axum::Form;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::WebError;
+use crate::domain::oauth::{
+    self, Client, CodeExchange, GrantRequest, KNOWN_SCOPES, OAuthError, requested_scopes,
+};
+
+/// `GET /.well-known/oauth-authorization-server`
+pub async fn metadata(State(state): State<AppState>) -> Json<Value> {
+    let url = |path: &str| state.urls.path(path);
+    Json(json!({
+        "issuer": state.urls.origin(),
+        "authorization_endpoint": url("/oauth/authorize"),
+        "token_endpoint": url("/oauth/token"),
+        "registration_endpoint": url("/oauth/register"),
+        "revocation_endpoint": url("/oauth/revoke"),
+        "scopes_supported": KNOWN_SCOPES,
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+    }))
+}
+
+/// An RFC 6749 error body.
+fn oauth_error(status: StatusCode, error: &OAuthError) -> Response {
+    let description = error.to_string();
+    tracing::info!(%description, "oauth request refused");
+    (
+        status,
+        [(CACHE_CONTROL, "no-store")],
+        Json(json!({ "error": error.code(), "error_description": description })),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Registration {
+    redirect_uris: Option<Vec<String>>,
+    client_name: Option<String>,
+    token_endpoint_auth_method: Option<String>,
+}
+
+/// `POST /oauth/register`
+pub async fn register(
+    State(state): State<AppState>,
+    body: Result<Json<Registration>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, WebError> {
+    let Json(request) = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return Ok(oauth_error(
+                StatusCode::BAD_REQUEST,
+                &OAuthError::InvalidRequest(rejection.body_text()),
+            ));
+        }
+    };
+    let method = request
+        .token_endpoint_auth_method
+        .as_deref()
+        .unwrap_or("none");
+    let confidential = match method {
+        "none" => false,
+        "client_secret_basic" | "client_secret_post" => true,
+        other => {
+            return Ok(oauth_error(
+                StatusCode::BAD_REQUEST,
+                &OAuthError::InvalidRequest(format!(
+                    "unsupported token_endpoint_auth_method {other}"
+                )),
+            ));
+        }
+    };
+    let uris = request.redirect_uris.unwrap_or_default();
+    let name = request.client_name.unwrap_or_default();
+    match oauth::register_client(&state.store, &name, uris, confidential).await? {
+        Ok(registered) => {
+            let mut body = json!({
+                "client_id": registered.client.client_id,
+                "client_id_issued_at": chrono::Utc::now().timestamp(),
+                "client_name": registered.client.name,
+                "redirect_uris": registered.client.redirect_uris,
+                "token_endpoint_auth_method": method,
+                "grant_types": ["authorization_code"],
+                "response_types": ["code"],
+            });
+            if let Some(secret) = registered.client_secret {
+                body["client_secret"] = json!(secret);
+                body["client_secret_expires_at"] = json!(0);
+            }
+            Ok((
+                StatusCode::CREATED,
+                [(CACHE_CONTROL, "no-store")],
+                Json(body),
+            )
+                .into_response())
+        }
+        Err(error) => Ok(oauth_error(StatusCode::BAD_REQUEST, &error)),
+    }
+}
+
+/// The parameters of an authorization request.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthorizeParams {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+fn page(status: StatusCode, template: &impl Template) -> Result<Response, WebError> {
+    let html = template.render().map_err(WebError::internal)?;
+    Ok((
+        status,
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response())
+}
+
+fn message(status: StatusCode, title: &str, text: &str) -> Result<Response, WebError> {
+    page(
+        status,
+        &MessagePage {
+            title,
+            message: text,
+        },
+    )
+}
+
+/// A redirect back to the client with query parameters.
+fn back_to_client(redirect_uri: &str, params: &[(&str, Option<&str>)]) -> Response {
+    let mut url = match url::Url::parse(redirect_uri) {
+        Ok(url) => url,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (key, value) in params {
+            if let Some(value) = value {
+                query.append_pair(key, value);
+            }
+        }
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+/// Checks an authorization request. Errors about the client or redirect
+/// URI are shown to the user (never redirected to an unverified URI);
+/// others are sent back to the client.
+async fn check_request(
+    state: &AppState,
+    params: &AuthorizeParams,
+) -> Result<Result<(Client, GrantRequest), Box<Response>>, WebError> {
+    let Some(client) = oauth::find_client(
+        &state.store,
+        params.client_id.as_deref().unwrap_or_default(),
+    )
+    .await?
+    else {
+        return Ok(Err(Box::new(message(
+            StatusCode::BAD_REQUEST,
+            "Unknown application",
+            "This sign-in link names an application that is not registered here.",
+        )?)));
+    };
+    let Some(redirect_uri) = params
+        .redirect_uri
+        .clone()
+        .filter(|uri| client.redirect_uris.contains(uri))
+    else {
+        return Ok(Err(Box::new(message(
+            StatusCode::BAD_REQUEST,
+            "Wrong return address",
+            "The application asked to return to an address it did not register.",
+        )?)));
+    };
+    let fail = |error: &str| {
+        Err(Box::new(back_to_client(
+            &redirect_uri,
+            &[("error", Some(error)), ("state", params.state.as_deref())],
+        )))
+    };
+    if params.response_type.as_deref() != Some("code") {
+        return Ok(fail("unsupported_response_type"));
+    }
+    let challenge = params.code_challenge.clone().unwrap_or_default();
+    if params.code_challenge_method.as_deref() != Some("S256") || challenge.len() != 43 {
+        return Ok(fail("invalid_request"));
+    }
+    let Ok(scopes) = requested_scopes(params.scope.as_deref()) else {
+        return Ok(fail("invalid_scope"));
+    };
+    Ok(Ok((
+        client.clone(),
+        GrantRequest {
+            client_id: client.client_id,
+            redirect_uri,
+            scopes,
+            state: params.state.clone(),
+            code_challenge: challenge,
+        },
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    host: String,
+    client_name: String,
+    client_id: String,
+    redirect_uri: String,
+    scope: String,
+    state: Option<String>,
+    code_challenge: String,
+    username: String,
+    error: Option<String>,
+}
+
+fn login_page(
+    state: &AppState,
+    client: &Client,
+    request: &GrantRequest,
+    username: &str,
+    error: Option<&str>,
+) -> LoginPage {
+    LoginPage {
+        host: state.urls.host(),
+        client_name: client.name.clone(),
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        scope: request.scopes.as_text(),
+        state: request.state.clone(),
+        code_challenge: request.code_challenge.clone(),
+        username: username.to_owned(),
+        error: error.map(str::to_owned),
+    }
+}
+
+/// `GET /oauth/authorize`: the login form.
+pub async fn authorize(
+    State(state): State<AppState>,
+    Query(params): Query<AuthorizeParams>,
+) -> Result<Response, WebError> {
+    match check_request(&state, &params).await? {
+        Ok((client, request)) => page(
+            StatusCode::OK,
+            &login_page(&state, &client, &request, "", None),
+        ),
+        Err(response) => Ok(*response),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(flatten)]
+    params: AuthorizeParams,
+    username: String,
+    password: String,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage {
+    host: String,
+    client_name: String,
+    username: String,
+    scopes: Vec<String>,
+    consent: String,
+}
+
+/// `POST /oauth/authorize`: checks the password, then asks for consent.
+pub async fn login(
+    State(state): State<AppState>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    let (client, request) = match check_request(&state, &form.params).await? {
+        Ok(checked) => checked,
+        Err(response) => return Ok(*response),
+    };
+    let Some(account) = oauth::check_password(&state.store, &form.username, form.password).await?
+    else {
+        let login = login_page(
+            &state,
+            &client,
+            &request,
+            &form.username,
+            Some("The user name or password is wrong."),
+        );
+        return page(StatusCode::UNAUTHORIZED, &login);
+    };
+    let scopes = request.scopes.0.clone();
+    let consent = oauth::begin_grant(&state.store, &account, request).await?;
+    page(
+        StatusCode::OK,
+        &ConsentPage {
+            host: state.urls.host(),
+            client_name: client.name,
+            username: account.username,
+            scopes,
+            consent,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    consent: String,
+    decision: String,
+}
+
+/// `POST /oauth/authorize/consent`: back to the client with a code or a
+/// refusal.
+pub async fn consent(
+    State(state): State<AppState>,
+    Form(form): Form<ConsentForm>,
+) -> Result<Response, WebError> {
+    let allow = form.decision == "allow";
+    let Some(decision) = oauth::decide(&state.store, &form.consent, allow).await? else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "This request has expired",
+            "Start signing in again from the application.",
+        );
+    };
+    let state_param = decision.state.as_deref();
+    Ok(match decision.code {
+        Some(code) => back_to_client(
+            &decision.redirect_uri,
+            &[("code", Some(&code)), ("state", state_param)],
+        ),
+        None => back_to_client(
+            &decision.redirect_uri,
+            &[("error", Some("access_denied")), ("state", state_param)],
+        ),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    code_verifier: Option<String>,
+}
+
+/// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// `POST /oauth/token`
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, WebError> {
+    if form.grant_type.as_deref() != Some("authorization_code") {
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            [(CACHE_CONTROL, "no-store")],
+            Json(json!({ "error": "unsupported_grant_type" })),
+        )
+            .into_response());
+    }
+    let (client_id, client_secret) = match basic_credentials(&headers) {
+        Some((id, secret)) => (Some(id), Some(secret)),
+        None => (form.client_id.clone(), form.client_secret.clone()),
+    };
+    let missing = |what: &str| {
+        Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            &OAuthError::InvalidRequest(format!("{what} is required")),
+        ))
+    };
+    let Some(client_id) = client_id else {
+        return missing("client_id");
+    };
+    let Some(code) = form.code else {
+        return missing("code");
+    };
+    let Some(redirect_uri) = form.redirect_uri else {
+        return missing("redirect_uri");
+    };
+    let Some(code_verifier) = form.code_verifier else {
+        return missing("code_verifier");
+    };
+    let exchange = CodeExchange {
+        code,
+        client_id,
+        client_secret,
+        redirect_uri,
+        code_verifier,
+    };
+    match oauth::exchange_code(&state.store, exchange).await? {
+        Ok(issued) => Ok((
+            [(CACHE_CONTROL, "no-store")],
+            Json(json!({
+                "access_token": issued.access_token,
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+                "scope": issued.scopes.as_text(),
+            })),
+        )
+            .into_response()),
+        Err(error @ OAuthError::InvalidClient) => Ok(oauth_error(StatusCode::UNAUTHORIZED, &error)),
+        Err(error) => Ok(oauth_error(StatusCode::BAD_REQUEST, &error)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeForm {
+    token: Option<String>,
+}
+
+/// `POST /oauth/revoke`: always 200, known token or not (RFC 7009 §2.2).
+pub async fn revoke(
+    State(state): State<AppState>,
+    Form(form): Form<RevokeForm>,
+) -> Result<Response, WebError> {
+    let Some(token) = form.token else {
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            &OAuthError::InvalidRequest("token is required".into()),
+        ));
+    };
+    oauth::revoke(&state.store, &token).await?;
+    Ok(StatusCode::OK.into_response())
+}
