@@ -14,10 +14,11 @@ WORKDIR /build
 # Build dependencies first against a stub crate so this layer stays cached
 # until Cargo.toml or Cargo.lock change.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src \
+RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
+    && echo 'fn main() {}' > benches/federation.rs \
     && cargo build --release --locked \
-    && rm -rf src target/release/estuary target/release/deps/estuary-* \
+    && rm -rf src benches target/release/estuary target/release/deps/estuary-* \
        target/release/deps/libestuary-* target/release/.fingerprint/estuary-*
 
 # Now build the real thing (src/, migrations/ and templates/ are all read

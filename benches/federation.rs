@@ -1,0 +1,1031 @@
+//! Federation benchmarks: a plain binary (`harness = false`), not a timed
+//! test. It measures, on this machine:
+//!
+//! 1. RSA-2048 as a reference: `openssl speed -seconds 3 rsa2048` (one
+//!    core), next to our own draft-cavage signing (`sign_cavage`) and
+//!    checking (`parse_signature_at` + `verify`) in a tight loop on one core.
+//! 2. Inbox ingest: signed `Create{Note}` POSTs per second through the real
+//!    server (HTTP on loopback, SQLite in WAL mode), sent by a peer instance
+//!    whose key the receiver fetches once, over many keep-alive connections;
+//!    as a fraction of openssl's verify/s on one core (target: 30 %).
+//! 3. Fan-out: one public note to 10,000 followers behind 1,000 shared
+//!    inboxes of a local counting sink, from the `publish_note` call until
+//!    the sink has had one POST per shared inbox; deliveries per second as a
+//!    fraction of openssl's sign/s on one core (target: 70 %), once with the
+//!    default per-host cap and once with a raised one, and the peak RSS of
+//!    each run.
+//!
+//! Run with `cargo bench --bench federation` (release profile). Load
+//! generator, servers and sink all run in this process on loopback and
+//! share the machine's cores; a run takes about two minutes on two cores.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap as AxumHeaders, StatusCode};
+use axum::routing::post;
+use chrono::Utc;
+use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use estuary::config::{Config, DEFAULT_DELIVERY_CONCURRENCY, DEFAULT_DELIVERY_HOST_CAP};
+use estuary::domain::accounts::{Account, NewLocalAccount, create_user};
+use estuary::domain::audience::PUBLIC;
+use estuary::federation::fetch::Signer;
+use estuary::federation::outbox::{Draft, publish_note};
+use estuary::federation::signatures::{RequestTarget, parse_signature_at, sign_cavage};
+use estuary::server::Server;
+use estuary::web::AppState;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue, Method};
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use serde_json::json;
+use tokio::sync::oneshot;
+use url::Url;
+
+/// Seconds each in-process crypto loop and each `openssl speed` test runs.
+const CRYPTO_SECONDS: u64 = 3;
+/// Signed Creates sent to the inbox (after one warm-up request).
+const INGEST_REQUESTS: usize = 20_000;
+/// Requests in flight at once (one keep-alive connection each).
+const INGEST_CONNECTIONS: usize = 64;
+/// The ingest phase stops taking new requests after this long.
+const INGEST_TIME_LIMIT: Duration = Duration::from_secs(45);
+/// Remote followers of the publishing account.
+const FOLLOWERS: usize = 10_000;
+/// Shared inboxes those followers are spread over (all on one sink).
+const SHARED_INBOXES: usize = 1_000;
+/// The per-host cap of the raised fan-out run: every sink inbox shares one
+/// `host:port`, so the default cap alone would bound the run.
+const RAISED_HOST_CAP: u32 = 1_000;
+/// A fan-out run that has not reached every shared inbox by then failed.
+const FAN_OUT_TIME_LIMIT: Duration = Duration::from_secs(60);
+
+fn main() {
+    // `cargo bench --bench federation -- ingest` runs one part (`crypto`,
+    // `ingest`, `fanout`); cargo's own `--bench` flag is ignored.
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    let wanted = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+
+    let mut results = Results::default();
+    if wanted("crypto") {
+        eprintln!("openssl speed -seconds {CRYPTO_SECONDS} rsa2048 …");
+        results.reference = openssl_speed();
+        eprintln!("sign_cavage and parse_signature_at + verify, one core …");
+        results.ours = Some(our_crypto());
+    }
+    if wanted("ingest") {
+        eprintln!("inbox ingest: {INGEST_REQUESTS} signed Creates …");
+        results.ingest = Some(runtime.block_on(ingest()));
+    }
+    if wanted("fanout") {
+        let sink = runtime.block_on(Sink::start());
+        for cap in [None, Some(RAISED_HOST_CAP)] {
+            eprintln!(
+                "fan-out to {FOLLOWERS} followers, host cap {} …",
+                cap.unwrap_or(DEFAULT_DELIVERY_HOST_CAP)
+            );
+            results.fan_outs.push(runtime.block_on(fan_out(&sink, cap)));
+        }
+    }
+    report(cores, &results);
+}
+
+/// What a run measured; parts not run are empty.
+#[derive(Default)]
+struct Results {
+    reference: Option<Reference>,
+    ours: Option<OurCrypto>,
+    ingest: Option<Ingest>,
+    fan_outs: Vec<FanOut>,
+}
+
+// ---------------------------------------------------------------------------
+// RSA reference and our signatures
+
+/// openssl's own RSA-2048 sign/s and verify/s on one core.
+#[derive(Debug, Clone, Copy)]
+struct Reference {
+    sign: f64,
+    verify: f64,
+}
+
+fn openssl_speed() -> Option<Reference> {
+    let seconds = CRYPTO_SECONDS.to_string();
+    let output = Command::new("openssl")
+        .args(["speed", "-seconds", &seconds, "rsa2048"])
+        .output();
+    match output {
+        Ok(output) if output.status.success() => {
+            let parsed = parse_openssl_speed(&String::from_utf8_lossy(&output.stdout));
+            if parsed.is_none() {
+                eprintln!("    could not read the output of openssl speed");
+            }
+            parsed
+        }
+        Ok(output) => {
+            eprintln!("    openssl speed failed: {}", output.status);
+            None
+        }
+        Err(error) => {
+            eprintln!("    cannot run openssl: {error}");
+            None
+        }
+    }
+}
+
+/// Reads the `rsa 2048 bits` row of `openssl speed`, matching its columns
+/// to the header row by name (newer versions add encrypt/decrypt columns).
+fn parse_openssl_speed(text: &str) -> Option<Reference> {
+    let mut header: Option<Vec<&str>> = None;
+    for line in text.lines() {
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        if tokens.contains(&"sign/s") && tokens.contains(&"verify/s") {
+            header = Some(tokens);
+            continue;
+        }
+        if let (Some(header), ["rsa", "2048", "bits", values @ ..]) = (&header, &tokens[..]) {
+            let column = |name: &str| -> Option<f64> {
+                let at = header.iter().position(|t| *t == name)?;
+                values.get(at)?.parse().ok()
+            };
+            return Some(Reference {
+                sign: column("sign/s")?,
+                verify: column("verify/s")?,
+            });
+        }
+    }
+    None
+}
+
+/// Our draft-cavage signing and checking, one core.
+struct OurCrypto {
+    sign: f64,
+    verify: f64,
+}
+
+fn our_crypto() -> OurCrypto {
+    let key = PKey::from_rsa(Rsa::generate(2048).expect("RSA key")).expect("key");
+    let public = PKey::public_key_from_pem(&key.public_key_to_pem().expect("public PEM"))
+        .expect("public key");
+    let url = Url::parse("https://peer.example/users/bob/inbox").expect("URL");
+    let key_id = "https://origin.example/users/alice#main-key";
+    let body = serde_json::to_vec(&create_document(
+        "https://origin.example",
+        "https://origin.example/users/alice",
+        "https://peer.example/users/bob",
+        0,
+    ))
+    .expect("JSON");
+    let sign = || {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ACTIVITY_JSON));
+        sign_cavage(
+            &Method::POST,
+            &url,
+            &mut headers,
+            Some(&body),
+            key_id,
+            &key,
+            Utc::now(),
+        )
+        .expect("sign");
+        headers
+    };
+    let sign_rate = per_second(|| {
+        black_box(sign());
+    });
+    let signed = sign();
+    let target = RequestTarget {
+        scheme: "https",
+        authority: None,
+    };
+    let verify_rate = per_second(|| {
+        let parsed = parse_signature_at(&Method::POST, url.path(), &signed, &target)
+            .expect("parse signature");
+        parsed.verify(&public).expect("signature verifies");
+    });
+    OurCrypto {
+        sign: sign_rate,
+        verify: verify_rate,
+    }
+}
+
+/// Runs `op` in a tight loop on this thread for [`CRYPTO_SECONDS`].
+fn per_second(mut op: impl FnMut()) -> f64 {
+    op();
+    let limit = Duration::from_secs(CRYPTO_SECONDS).as_secs_f64();
+    let start = Instant::now();
+    let mut done = 0u64;
+    loop {
+        for _ in 0..16 {
+            op();
+        }
+        done += 16;
+        let elapsed = start.elapsed().as_secs_f64();
+        if elapsed >= limit {
+            return done as f64 / elapsed;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// In-process instances
+
+const ACTIVITY_JSON: &str = "application/activity+json";
+
+/// A running server on loopback with its own SQLite file.
+struct Instance {
+    base_url: String,
+    db_url: String,
+    state: AppState,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Instance {
+    /// Starts an instance whose database lives in `dir`; `extra` settings
+    /// override the defaults.
+    async fn start(dir: &Path, name: &str, extra: &[(&str, String)]) -> Instance {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let base_url = format!("http://{addr}");
+        let db_url = dir.join(format!("{name}.sqlite3")).display().to_string();
+        let mut vars: Vec<(&str, String)> = vec![
+            ("ESTUARY_BASE_URL", base_url.clone()),
+            ("ESTUARY_BIND", addr.to_string()),
+            ("DATABASE_URL", db_url.clone()),
+            ("ESTUARY_CONFIG", "/dev/null".into()),
+            // Peers, sink and load generator are all on loopback.
+            ("ESTUARY_ALLOW_PRIVATE_ADDRESSES", "true".into()),
+        ];
+        vars.extend(extra.iter().cloned());
+        let config = Config::load(|name| {
+            vars.iter()
+                .rev()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.clone())
+        })
+        .expect("settings");
+        let server = Server::with_listener(config, listener)
+            .await
+            .expect("server starts");
+        let state = server.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server runs");
+        });
+        Instance {
+            base_url,
+            db_url,
+            state,
+            stop,
+            task,
+        }
+    }
+
+    async fn add_user(&self, name: &str) -> Account {
+        create_user(
+            &self.state.store,
+            &self.state.urls,
+            NewLocalAccount {
+                name: name.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create user")
+    }
+
+    /// Stops the server and waits for in-flight requests and jobs.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("server task");
+    }
+}
+
+/// Counts rows of `table` in the SQLite file at `db_url`.
+fn count_rows(db_url: &str, table: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = estuary::store::ConnectionManager::new(db_url)
+        .open()
+        .expect("open database");
+    let rows: Vec<Count> = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+        .load(&mut conn)
+        .expect("count rows");
+    rows[0].n
+}
+
+/// A public Create{Note} by `actor` (on `origin`) that mentions `mentioned`,
+/// shaped like what Mastodon sends; `n` makes its ids unique.
+fn create_document(origin: &str, actor: &str, mentioned: &str, n: usize) -> serde_json::Value {
+    let object_id = format!("{origin}/objects/bench-{n}");
+    let to = [PUBLIC];
+    let cc = [format!("{actor}/followers"), mentioned.to_owned()];
+    json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": format!("{origin}/activities/bench-{n}"),
+        "type": "Create",
+        "actor": actor,
+        "published": "2026-11-21T10:00:00Z",
+        "to": to,
+        "cc": cc,
+        "object": {
+            "id": object_id,
+            "type": "Note",
+            "attributedTo": actor,
+            "url": object_id,
+            "published": "2026-11-21T10:00:00Z",
+            "to": to,
+            "cc": cc,
+            "sensitive": false,
+            "content": format!(
+                "<p><span class=\"h-card\"><a href=\"{mentioned}\" class=\"u-url mention\">\
+                 @<span>alice</span></a></span> benchmark note number {n}, with a \
+                 <a href=\"https://example.org/\" rel=\"nofollow noopener\">link</a> \
+                 and a little <em>markup</em>.</p>"
+            ),
+            "tag": [{"type": "Mention", "href": mentioned, "name": "@alice"}],
+        },
+    })
+}
+
+/// CPU seconds this process has used (user + system).
+fn cpu_seconds() -> f64 {
+    let ticks_per_second = clock_ticks();
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the command name: state is field 3, utime 14, stime 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => (user + system) / ticks_per_second,
+        _ => f64::NAN,
+    }
+}
+
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// A `kB` line of /proc/self/status (`VmRSS`, `VmHWM`), in MiB.
+fn status_mib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status
+        .lines()
+        .find(|line| line.starts_with(&format!("{field}:")))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Resets the peak RSS (`VmHWM`) to the current RSS; false where the
+/// kernel does not allow it.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+// ---------------------------------------------------------------------------
+// Inbox ingest
+
+struct Ingest {
+    sent: usize,
+    elapsed: Duration,
+    cpu: f64,
+    statuses: BTreeMap<u16, usize>,
+    transport_errors: usize,
+    latency_p50: Duration,
+    latency_p99: Duration,
+    activities_stored: i64,
+    inbox_items: i64,
+    presign: Duration,
+}
+
+impl Ingest {
+    fn rate(&self) -> f64 {
+        self.sent as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// One request signed ahead of the timed phase.
+struct Presigned {
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// Signs `count` Creates by `signer` (actor `actor` on `origin`) to `inbox`,
+/// on every core.
+fn presign(
+    count: usize,
+    origin: &str,
+    actor: &str,
+    mentioned: &str,
+    inbox: &Url,
+    signer: &Signer,
+) -> Vec<Presigned> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let now = Utc::now();
+    let chunk = count.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t * chunk..((t + 1) * chunk).min(count))
+                        .map(|n| {
+                            let body =
+                                serde_json::to_vec(&create_document(origin, actor, mentioned, n))
+                                    .expect("JSON");
+                            let mut headers = HeaderMap::new();
+                            headers.insert(CONTENT_TYPE, HeaderValue::from_static(ACTIVITY_JSON));
+                            sign_cavage(
+                                &Method::POST,
+                                inbox,
+                                &mut headers,
+                                Some(&body),
+                                &signer.key_id,
+                                &signer.key,
+                                now,
+                            )
+                            .expect("sign");
+                            Presigned { headers, body }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("signing thread"))
+            .collect()
+    })
+}
+
+/// What one load task saw.
+#[derive(Default)]
+struct TaskTally {
+    sent: usize,
+    statuses: BTreeMap<u16, usize>,
+    transport_errors: usize,
+    latencies_us: Vec<u32>,
+}
+
+async fn ingest() -> Ingest {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let receiver = Instance::start(dir.path(), "receiver", &[]).await;
+    let sender = Instance::start(dir.path(), "sender", &[]).await;
+    let alice = receiver.add_user("alice").await;
+    let bob = sender.add_user("bob").await;
+    let signer = sender.state.fed.signer_for(&bob).await.expect("signer");
+    let inbox = Url::parse(&format!("{}/users/alice/inbox", receiver.base_url)).expect("URL");
+
+    let started = Instant::now();
+    let presigned = Arc::new(presign(
+        INGEST_REQUESTS + 1,
+        &sender.base_url,
+        &bob.actor_url,
+        &alice.actor_url,
+        &inbox,
+        &signer,
+    ));
+    let presign_time = started.elapsed();
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(INGEST_CONNECTIONS)
+        .build()
+        .expect("client");
+    // Warm-up: the receiver fetches the sender's key once and caches it.
+    let first = send(&client, &inbox, &presigned[INGEST_REQUESTS])
+        .await
+        .expect("first request");
+    assert_eq!(first, 202, "the warm-up request must be accepted");
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_seconds();
+    let start = Instant::now();
+    let deadline = start + INGEST_TIME_LIMIT;
+    let tasks: Vec<_> = (0..INGEST_CONNECTIONS)
+        .map(|_| {
+            let (client, inbox, presigned, next) = (
+                client.clone(),
+                inbox.clone(),
+                presigned.clone(),
+                next.clone(),
+            );
+            tokio::spawn(async move {
+                let mut tally = TaskTally::default();
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= INGEST_REQUESTS || Instant::now() >= deadline {
+                        return tally;
+                    }
+                    let sent_at = Instant::now();
+                    match send(&client, &inbox, &presigned[n]).await {
+                        Ok(status) => *tally.statuses.entry(status).or_default() += 1,
+                        Err(_) => tally.transport_errors += 1,
+                    }
+                    let micros = sent_at.elapsed().as_micros();
+                    tally
+                        .latencies_us
+                        .push(u32::try_from(micros).unwrap_or(u32::MAX));
+                    tally.sent += 1;
+                }
+            })
+        })
+        .collect();
+    let mut total = TaskTally::default();
+    for task in tasks {
+        let tally = task.await.expect("load task");
+        total.sent += tally.sent;
+        total.transport_errors += tally.transport_errors;
+        for (status, n) in tally.statuses {
+            *total.statuses.entry(status).or_default() += n;
+        }
+        total.latencies_us.extend(tally.latencies_us);
+    }
+    let elapsed = start.elapsed();
+    let cpu = cpu_seconds() - cpu_before;
+    total.latencies_us.sort_unstable();
+    let percentile = |p: f64| {
+        let at = ((total.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        Duration::from_micros(total.latencies_us.get(at).copied().unwrap_or(0).into())
+    };
+
+    let db_url = receiver.db_url.clone();
+    receiver.stop().await;
+    sender.stop().await;
+    Ingest {
+        sent: total.sent,
+        elapsed,
+        cpu,
+        statuses: total.statuses,
+        transport_errors: total.transport_errors,
+        latency_p50: percentile(0.5),
+        latency_p99: percentile(0.99),
+        activities_stored: count_rows(&db_url, "activities"),
+        inbox_items: count_rows(&db_url, "inbox_items"),
+        presign: presign_time,
+    }
+}
+
+async fn send(client: &reqwest::Client, inbox: &Url, request: &Presigned) -> reqwest::Result<u16> {
+    let response = client
+        .post(inbox.clone())
+        .headers(request.headers.clone())
+        .body(request.body.clone())
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    response.bytes().await?;
+    Ok(status)
+}
+
+// ---------------------------------------------------------------------------
+// Fan-out
+
+/// A stand-in for the followers' servers: it answers 202 to POSTs on
+/// `/shared/{n}` and counts them, nothing more.
+struct Sink {
+    base: String,
+    state: Arc<SinkState>,
+}
+
+struct SinkState {
+    posts: AtomicUsize,
+    unsigned: AtomicUsize,
+    seen: Vec<AtomicBool>,
+    distinct: AtomicUsize,
+    first: Mutex<Option<Instant>>,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Sink {
+    async fn start() -> Sink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind sink");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let state = Arc::new(SinkState {
+            posts: AtomicUsize::new(0),
+            unsigned: AtomicUsize::new(0),
+            seen: (0..SHARED_INBOXES)
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+            distinct: AtomicUsize::new(0),
+            first: Mutex::new(None),
+            last: Mutex::new(None),
+        });
+        let app = Router::new()
+            .route("/shared/{n}", post(receive))
+            .with_state(state.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("sink runs");
+        });
+        Sink { base, state }
+    }
+
+    fn reset(&self) {
+        let state = &self.state;
+        state.posts.store(0, Ordering::SeqCst);
+        state.unsigned.store(0, Ordering::SeqCst);
+        state.distinct.store(0, Ordering::SeqCst);
+        for seen in &state.seen {
+            seen.store(false, Ordering::SeqCst);
+        }
+        *state.first.lock().expect("sink lock") = None;
+        *state.last.lock().expect("sink lock") = None;
+    }
+}
+
+async fn receive(
+    State(state): State<Arc<SinkState>>,
+    UrlPath(n): UrlPath<usize>,
+    headers: AxumHeaders,
+) -> StatusCode {
+    let now = Instant::now();
+    state.posts.fetch_add(1, Ordering::SeqCst);
+    if !headers.contains_key("signature") {
+        state.unsigned.fetch_add(1, Ordering::SeqCst);
+    }
+    state.first.lock().expect("sink lock").get_or_insert(now);
+    *state.last.lock().expect("sink lock") = Some(now);
+    if let Some(seen) = state.seen.get(n)
+        && !seen.swap(true, Ordering::SeqCst)
+    {
+        state.distinct.fetch_add(1, Ordering::SeqCst);
+    }
+    StatusCode::ACCEPTED
+}
+
+struct FanOut {
+    host_cap: u32,
+    /// Until `publish_note` returned.
+    published: Duration,
+    /// Until the sink had its first POST.
+    first: Option<Duration>,
+    /// Until the sink had one POST on every shared inbox (None: it did not
+    /// within the time limit).
+    last: Option<Duration>,
+    posts: usize,
+    distinct: usize,
+    unsigned: usize,
+    cpu: f64,
+    rss_before: Option<f64>,
+    peak_rss: Option<f64>,
+    peak_is_per_run: bool,
+    queue: estuary::delivery::QueueStats,
+    seed: Duration,
+}
+
+impl FanOut {
+    fn rate(&self) -> Option<f64> {
+        self.last
+            .map(|last| self.distinct as f64 / last.as_secs_f64())
+    }
+}
+
+async fn fan_out(sink: &Sink, host_cap: Option<u32>) -> FanOut {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let extra: Vec<(&str, String)> = host_cap
+        .map(|cap| ("ESTUARY_DELIVERY_HOST_CAP", cap.to_string()))
+        .into_iter()
+        .collect();
+    let author = Instance::start(dir.path(), "author", &extra).await;
+    let host_cap = author.state.config.delivery_host_cap;
+    let alice = author.add_user("alice").await;
+
+    let started = Instant::now();
+    let (db_url, sink_base, alice_id) = (author.db_url.clone(), sink.base.clone(), alice.id);
+    tokio::task::spawn_blocking(move || seed_followers(&db_url, &sink_base, alice_id))
+        .await
+        .expect("seeding task");
+    let seed = started.elapsed();
+
+    sink.reset();
+    let peak_is_per_run = reset_peak_rss();
+    let rss_before = status_mib("VmRSS");
+    let cpu_before = cpu_seconds();
+    let start = Instant::now();
+    publish_note(
+        &author.state.fed,
+        &alice,
+        Draft {
+            content_html: "<p>One note for ten thousand followers.</p>".into(),
+            to: vec![PUBLIC.into()],
+            cc: vec![alice.followers_url.clone().expect("followers URL")],
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("publish");
+    let published = start.elapsed();
+    let deadline = start + FAN_OUT_TIME_LIMIT;
+    while sink.state.distinct.load(Ordering::SeqCst) < SHARED_INBOXES && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let reached_all = sink.state.distinct.load(Ordering::SeqCst) == SHARED_INBOXES;
+    let cpu = cpu_seconds() - cpu_before;
+    // Let the workers record the last outcomes before reading the queue.
+    let settle = Instant::now() + Duration::from_secs(10);
+    let queue = loop {
+        let stats = estuary::delivery::stats(&author.state.store)
+            .await
+            .expect("queue stats");
+        if (stats.pending == 0 && stats.running == 0) || Instant::now() >= settle {
+            break stats;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let peak_rss = status_mib("VmHWM");
+    author.stop().await;
+
+    let since = |at: Option<Instant>| at.map(|at| at.saturating_duration_since(start));
+    let first = since(*sink.state.first.lock().expect("sink lock"));
+    let last = if reached_all {
+        since(*sink.state.last.lock().expect("sink lock"))
+    } else {
+        None
+    };
+    FanOut {
+        host_cap,
+        published,
+        first,
+        last,
+        posts: sink.state.posts.load(Ordering::SeqCst),
+        distinct: sink.state.distinct.load(Ordering::SeqCst),
+        unsigned: sink.state.unsigned.load(Ordering::SeqCst),
+        cpu,
+        rss_before,
+        peak_rss,
+        peak_is_per_run,
+        queue,
+        seed,
+    }
+}
+
+/// Stores [`FOLLOWERS`] remote accounts on the sink, follower `n` behind
+/// shared inbox `n % SHARED_INBOXES`, all accepted followers of `followee`.
+fn seed_followers(db_url: &str, sink_base: &str, followee: i64) {
+    let sink_host = sink_base.trim_start_matches("http://");
+    let pem = String::from_utf8(
+        Rsa::generate(2048)
+            .and_then(PKey::from_rsa)
+            .and_then(|key: PKey<Private>| key.public_key_to_pem())
+            .expect("public key"),
+    )
+    .expect("PEM is text");
+    let last = FOLLOWERS - 1;
+    let sql = format!(
+        "BEGIN;
+         WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < {last})
+         INSERT INTO accounts (kind, username, domain, actor_url, inbox_url, shared_inbox_url,
+                               followers_url, public_key_pem, key_id, fetched_at,
+                               created_at, updated_at)
+         SELECT 'Person', 'follower' || n, '{sink_host}', '{sink_base}/actors/' || n,
+                '{sink_base}/inbox/' || n, '{sink_base}/shared/' || (n % {SHARED_INBOXES}),
+                '{sink_base}/actors/' || n || '/followers', '{pem}',
+                '{sink_base}/actors/' || n || '#main-key',
+                CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
+         FROM seq;
+         INSERT INTO follows (follower_id, followee_id, follow_ap_id, accepted, created_at)
+         SELECT id, {followee}, actor_url || '#follow', TRUE, CURRENT_TIMESTAMP
+         FROM accounts WHERE domain = '{sink_host}';
+         COMMIT;"
+    );
+    let mut conn = estuary::store::ConnectionManager::new(db_url)
+        .open()
+        .expect("open database");
+    conn.batch_execute(&sql).expect("seed followers");
+    let follows = count_rows(db_url, "follows");
+    assert_eq!(follows, FOLLOWERS as i64, "every follower is seeded");
+}
+
+// ---------------------------------------------------------------------------
+// Report
+
+fn report(cores: usize, results: &Results) {
+    let ratio = |value: f64, of: Option<f64>| match of {
+        Some(of) if of > 0.0 => format!("{:.1} %", 100.0 * value / of),
+        _ => "n/a".to_owned(),
+    };
+    let verdict = |value: f64, of: Option<f64>, target: f64| match of {
+        Some(of) if of > 0.0 && value / of >= target => "met",
+        Some(of) if of > 0.0 => "MISSED",
+        _ => "n/a",
+    };
+    let ref_sign = results.reference.map(|r| r.sign);
+    let ref_verify = results.reference.map(|r| r.verify);
+    let row = |what: &str, rate: String, ratio: String, target: &str| {
+        println!("{what:<44} {rate:>11}  {ratio:>7}  {target}");
+    };
+
+    println!();
+    println!(
+        "Estuary federation benchmark: {cores} core(s), {}, release build",
+        openssl::version::version()
+    );
+    println!();
+    row("", "per second".into(), "ratio".into(), "");
+    println!("{}", "-".repeat(100));
+    match results.reference {
+        Some(r) => {
+            row(
+                "openssl speed rsa2048: sign (1 core)",
+                format!("{:.0}", r.sign),
+                "".into(),
+                "reference",
+            );
+            row(
+                "openssl speed rsa2048: verify (1 core)",
+                format!("{:.0}", r.verify),
+                "".into(),
+                "reference",
+            );
+        }
+        None => println!("openssl speed: not run or unavailable; ratios are n/a"),
+    }
+    if let Some(ours) = &results.ours {
+        row(
+            "sign_cavage (1 core)",
+            format!("{:.0}", ours.sign),
+            ratio(ours.sign, ref_sign),
+            "of openssl sign/s",
+        );
+        row(
+            "parse_signature_at + verify (1 core)",
+            format!("{:.0}", ours.verify),
+            ratio(ours.verify, ref_verify),
+            "of openssl verify/s",
+        );
+    }
+    if let Some(ingest) = &results.ingest {
+        row(
+            &format!("inbox ingest, {INGEST_CONNECTIONS} connections, SQLite WAL"),
+            format!("{:.0}", ingest.rate()),
+            ratio(ingest.rate(), ref_verify),
+            &format!(
+                "of openssl verify/s; target 30 %: {}",
+                verdict(ingest.rate(), ref_verify, 0.30)
+            ),
+        );
+    }
+    for run in &results.fan_outs {
+        let label = if run.host_cap == DEFAULT_DELIVERY_HOST_CAP {
+            format!("fan-out deliveries, host cap {} (default)", run.host_cap)
+        } else {
+            format!("fan-out deliveries, host cap {} (raised)", run.host_cap)
+        };
+        match run.rate() {
+            Some(rate) => row(
+                &label,
+                format!("{rate:.0}"),
+                ratio(rate, ref_sign),
+                &format!(
+                    "of openssl sign/s; target 70 %: {}; peak RSS {}",
+                    verdict(rate, ref_sign, 0.70),
+                    mib(run.peak_rss)
+                ),
+            ),
+            None => row(
+                &label,
+                "incomplete".into(),
+                "".into(),
+                &format!(
+                    "only {} of {SHARED_INBOXES} inboxes within {:?}",
+                    run.distinct, FAN_OUT_TIME_LIMIT
+                ),
+            ),
+        }
+    }
+
+    if let Some(ingest) = &results.ingest {
+        println!();
+        println!("Inbox ingest");
+        let statuses: Vec<String> = ingest
+            .statuses
+            .iter()
+            .map(|(status, n)| format!("{status}: {n}"))
+            .collect();
+        println!(
+            "  {} requests in {:.2} s (pre-signed in {:.2} s, not timed); answers {{{}}}, transport errors {}",
+            ingest.sent,
+            ingest.elapsed.as_secs_f64(),
+            ingest.presign.as_secs_f64(),
+            statuses.join(", "),
+            ingest.transport_errors
+        );
+        println!(
+            "  latency p50 {:.1} ms, p99 {:.1} ms; process CPU {:.1} s = {:.2} of {cores} cores busy, \
+             {:.0} µs CPU per request (server and load generator together)",
+            ingest.latency_p50.as_secs_f64() * 1e3,
+            ingest.latency_p99.as_secs_f64() * 1e3,
+            ingest.cpu,
+            ingest.cpu / ingest.elapsed.as_secs_f64(),
+            1e6 * ingest.cpu / ingest.sent as f64
+        );
+        let all_accepted = ingest.statuses.get(&202).copied() == Some(ingest.sent);
+        println!(
+            "  stored: {} activities ({} expected, with the warm-up request), {} inbox items; all 202: {}",
+            ingest.activities_stored,
+            ingest.sent + 1,
+            ingest.inbox_items,
+            if all_accepted { "yes" } else { "NO" }
+        );
+    }
+
+    if !results.fan_outs.is_empty() {
+        println!();
+        println!(
+            "Fan-out: {FOLLOWERS} followers over {SHARED_INBOXES} shared inboxes of one sink host:port, \
+             delivery concurrency {DEFAULT_DELIVERY_CONCURRENCY} (default); times from the publish_note call"
+        );
+    }
+    for run in &results.fan_outs {
+        let ms = |d: Option<Duration>| {
+            d.map_or("-".to_owned(), |d| {
+                format!("{:.0} ms", d.as_secs_f64() * 1e3)
+            })
+        };
+        println!("  host cap {}:", run.host_cap);
+        println!(
+            "    publish_note returned at {}, first POST at {}, last of {} inboxes at {}; \
+             delivery phase alone {}",
+            ms(Some(run.published)),
+            ms(run.first),
+            run.distinct,
+            ms(run.last),
+            match (run.first, run.last) {
+                (Some(first), Some(last)) if last > first => format!(
+                    "{:.0}/s",
+                    run.distinct.saturating_sub(1) as f64 / (last - first).as_secs_f64()
+                ),
+                _ => "-".into(),
+            }
+        );
+        println!(
+            "    sink got {} POSTs ({} unsigned); queue after: pending {}, running {}, retrying {}, \
+             dead {}, done {}",
+            run.posts,
+            run.unsigned,
+            run.queue.pending,
+            run.queue.running,
+            run.queue.failed,
+            run.queue.dead,
+            run.queue.done
+        );
+        println!(
+            "    process CPU {:.1} s = {:.2} of {cores} cores busy; RSS before {}, peak {} {}; \
+             seeding took {:.2} s (not timed)",
+            run.cpu,
+            run.last
+                .map_or(f64::NAN, |last| run.cpu / last.as_secs_f64()),
+            mib(run.rss_before),
+            mib(run.peak_rss),
+            if run.peak_is_per_run {
+                "(VmHWM, reset before the run)"
+            } else {
+                "(VmHWM of the whole process)"
+            },
+            run.seed.as_secs_f64()
+        );
+    }
+}
+
+fn mib(value: Option<f64>) -> String {
+    value.map_or("-".to_owned(), |v| format!("{v:.0} MiB"))
+}
