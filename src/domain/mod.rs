@@ -10,6 +10,7 @@ pub mod keys;
 pub mod names;
 pub mod oauth;
 pub mod posts;
+pub mod publish;
 pub mod tokens;
 
 use crate::store::StoreError;

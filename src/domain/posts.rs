@@ -160,7 +160,7 @@ pub(crate) fn insert_activity(
     )?)
 }
 
-fn insert_post(conn: &mut AnyConnection, post: &NewPost) -> Result<(), DomainError> {
+pub(crate) fn insert_post(conn: &mut AnyConnection, post: &NewPost) -> Result<(), DomainError> {
     let addressed_to = addressees_to_text(&post.addressees);
     object_rows::insert(
         conn,
@@ -233,39 +233,6 @@ pub async fn receive_create(
                 let filed =
                     inbox_items::file(conn, &recipients, stored.id, Utc::now().naive_utc())?;
                 Ok(Applied::Stored { filed })
-            })
-        })
-        .await
-}
-
-/// Stores an activity minted here (and its post, for a Create), files it
-/// for local addressees and queues delivery to everyone else.
-pub async fn publish(
-    store: &Store,
-    author: &Account,
-    activity: NewActivity,
-    post: Option<NewPost>,
-) -> Result<(), DomainError> {
-    let author = author.clone();
-    store
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let stored = insert_activity(conn, &activity)?
-                    .ok_or_else(|| DomainError::Conflict(activity.ap_id.clone()))?;
-                if let Some(post) = &post {
-                    insert_post(conn, post)?;
-                }
-                let recipients = local_recipients(conn, &author, &activity.addressees)?;
-                inbox_items::file(conn, &recipients, stored.id, Utc::now().naive_utc())?;
-                actions::enqueue(
-                    conn,
-                    &[Action::FanOut {
-                        activity: activity.ap_id.clone(),
-                        sender_id: author.id,
-                        addressees: activity.addressees.clone(),
-                    }],
-                )?;
-                Ok(())
             })
         })
         .await
@@ -564,5 +531,63 @@ pub async fn delete_local(
                 Ok(())
             })
         })
+        .await
+}
+
+/// Posts that reply to `object_ap_id`, oldest first, as `viewer` may see them.
+pub async fn replies_for(
+    store: &Store,
+    object_ap_id: &str,
+    viewer: Option<String>,
+) -> Result<Vec<Post>, DomainError> {
+    let object_ap_id = object_ap_id.to_owned();
+    store
+        .run(move |conn| {
+            let rows = object_rows::replies_to(conn, &object_ap_id)?;
+            visible_posts(conn, rows, viewer.as_deref())
+        })
+        .await
+}
+
+/// Posts of one conversation (`context`), oldest first, as `viewer` may see them.
+pub async fn context_for(
+    store: &Store,
+    context: &str,
+    viewer: Option<String>,
+) -> Result<Vec<Post>, DomainError> {
+    let context = context.to_owned();
+    store
+        .run(move |conn| {
+            let rows = object_rows::in_context(conn, &context)?;
+            visible_posts(conn, rows, viewer.as_deref())
+        })
+        .await
+}
+
+fn visible_posts(
+    conn: &mut AnyConnection,
+    rows: Vec<ObjectRow>,
+    viewer: Option<&str>,
+) -> Result<Vec<Post>, DomainError> {
+    let mut visible = Vec::new();
+    for row in rows.into_iter().filter(|r| r.deleted_at.is_none()) {
+        let Some(author) =
+            account_rows::find(conn, row.author_id)?.map(super::accounts::row_to_account)
+        else {
+            continue;
+        };
+        let post = row_to_post(row);
+        if viewer_may_see(conn, post.visibility, &post.addressees, &author, viewer)? {
+            visible.push(post);
+        }
+    }
+    Ok(visible)
+}
+
+/// A stored activity by id, whoever may see it.
+pub async fn find_activity(store: &Store, ap_id: &str) -> Result<Option<Activity>, DomainError> {
+    let ap_id = ap_id.to_owned();
+    store
+        .run(move |conn| Ok(activity_rows::find_by_ap_id(conn, &ap_id)?.map(row_to_activity)))
         .await
 }

@@ -43,6 +43,7 @@ pub fn build_note(author: &Account, draft: &NoteDraft) -> Value {
         "to": draft.to,
         "cc": draft.cc,
         "published": timestamp(draft.published),
+        "replies": format!("{}/replies", draft.id),
         "tag": draft.mentions.iter().map(|m| json!({
             "type": "Mention", "href": m.href, "name": m.name
         })).collect::<Vec<_>>(),

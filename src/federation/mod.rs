@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod builders;
+pub mod client;
 pub mod context;
 pub mod ctx;
 pub mod fetch;

@@ -14,6 +14,7 @@ use crate::domain::accounts::Account;
 use crate::domain::audience::classify;
 use crate::domain::follows;
 use crate::domain::posts::{self, NewActivity, NewPost};
+use crate::domain::publish::{self, LocalEffect};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -68,13 +69,21 @@ pub async fn publish_note(
     let now = Utc::now().naive_utc();
     let object_id = fed.urls.mint("objects");
     let activity_id = fed.urls.mint("activities");
+    // A reply joins its parent's conversation; anything else starts one.
+    let parent_context = match &draft.in_reply_to {
+        Some(parent) => posts::find_post(&fed.store, parent)
+            .await?
+            .and_then(|p| p.context),
+        None => None,
+    };
+    let context = parent_context.unwrap_or_else(|| fed.urls.mint("contexts"));
     let note_draft = NoteDraft {
         id: object_id.clone(),
         content_html: draft.content_html.clone(),
         to: draft.to.clone(),
         cc: draft.cc.clone(),
         in_reply_to: draft.in_reply_to.clone(),
-        context: None,
+        context: Some(context.clone()),
         mentions,
         published: now,
     };
@@ -90,7 +99,7 @@ pub async fn publish_note(
         summary: None,
         name: None,
         in_reply_to: draft.in_reply_to,
-        context: None,
+        context: Some(context),
         url: None,
         addressees: addressees.clone(),
         visibility,
@@ -109,7 +118,7 @@ pub async fn publish_note(
         local: true,
         published: now,
     };
-    posts::publish(&fed.store, author, activity, Some(post)).await?;
+    publish::publish(&fed.store, author, activity, LocalEffect::Post(post)).await?;
     fed.wake.notify_one();
     Ok(Published {
         object_id,

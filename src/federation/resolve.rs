@@ -146,6 +146,63 @@ pub async fn fetch_key_owner(fed: &Federation, key_id: &str) -> Result<Account, 
     refresh_actor(fed, owner).await
 }
 
+/// Splits `acct:name@host`, `@name@host` or `name@host`.
+pub fn parse_handle(handle: &str) -> Option<(&str, &str)> {
+    let handle = handle.strip_prefix("acct:").unwrap_or(handle);
+    let handle = handle.strip_prefix('@').unwrap_or(handle);
+    let (name, host) = handle.split_once('@')?;
+    let valid = |s: &str| !s.is_empty() && !s.contains(['@', '/', '?', '#', ' ']);
+    (valid(name) && valid(host)).then_some((name, host))
+}
+
+/// The actor a handle names: local ones from the database, remote ones by
+/// WebFinger (https; plain http too when private addresses are allowed,
+/// for development and tests).
+pub async fn handle(fed: &Federation, handle: &str) -> Result<Account, ResolveError> {
+    let (name, host) = parse_handle(handle)
+        .ok_or_else(|| ResolveError::Invalid(format!("{handle} is not a handle")))?;
+    if host.eq_ignore_ascii_case(&fed.urls.host()) {
+        return accounts::find_local(&fed.store, name)
+            .await?
+            .ok_or_else(|| ResolveError::Invalid(format!("there is no local account {name}")));
+    }
+    let resource = format!("acct:{name}@{host}");
+    let mut schemes = vec!["https"];
+    if fed.fetcher.allows_private_addresses() {
+        schemes.push("http");
+    }
+    let mut last_error = None;
+    for scheme in schemes {
+        let mut url = url::Url::parse(&format!("{scheme}://{host}/.well-known/webfinger"))
+            .map_err(|e| ResolveError::Invalid(e.to_string()))?;
+        url.query_pairs_mut().append_pair("resource", &resource);
+        match fed.fetcher.get_json(&url, None).await {
+            Ok(jrd) => {
+                let self_link = jrd
+                    .get("links")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .find(|link| {
+                        text(link, "rel") == Some("self")
+                            && text(link, "type").is_some_and(|t| {
+                                t.contains("activity+json") || t.contains("ld+json")
+                            })
+                    })
+                    .and_then(|link| text(link, "href"))
+                    .ok_or_else(|| {
+                        ResolveError::Invalid(format!("{resource} has no ActivityPub actor"))
+                    })?;
+                return actor(fed, self_link).await;
+            }
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error
+        .map(ResolveError::Fetch)
+        .unwrap_or_else(|| ResolveError::Invalid(resource)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +224,22 @@ mod tests {
                 "publicKeyPem": "-----BEGIN PUBLIC KEY-----"
             }
         })
+    }
+
+    #[test]
+    fn handles_parse() {
+        assert_eq!(
+            parse_handle("acct:bob@b.example"),
+            Some(("bob", "b.example"))
+        );
+        assert_eq!(
+            parse_handle("@bob@b.example:8080"),
+            Some(("bob", "b.example:8080"))
+        );
+        assert_eq!(parse_handle("bob@b.example"), Some(("bob", "b.example")));
+        assert_eq!(parse_handle("bob"), None);
+        assert_eq!(parse_handle("@bob@"), None);
+        assert_eq!(parse_handle("a@b@c"), None);
     }
 
     #[test]

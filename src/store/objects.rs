@@ -102,3 +102,21 @@ pub fn mark_deleted(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> Que
         ))
         .execute(conn)
 }
+
+/// Objects replying to `ap_id`, oldest first.
+pub fn replies_to(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Vec<ObjectRow>> {
+    objects::table
+        .filter(objects::in_reply_to.eq(ap_id))
+        .order((objects::published.asc(), objects::id.asc()))
+        .select(ObjectRow::as_select())
+        .load(conn)
+}
+
+/// Objects of one conversation, oldest first.
+pub fn in_context(conn: &mut AnyConnection, context: &str) -> QueryResult<Vec<ObjectRow>> {
+    objects::table
+        .filter(objects::context.eq(context))
+        .order((objects::published.asc(), objects::id.asc()))
+        .select(ObjectRow::as_select())
+        .load(conn)
+}

@@ -25,7 +25,7 @@ pub struct PageQuery {
 
 impl PageQuery {
     /// The 1-based page asked for, `None` for the collection itself.
-    fn number(&self) -> Result<Option<i64>, WebError> {
+    pub fn number(&self) -> Result<Option<i64>, WebError> {
         match &self.page {
             None => Ok(None),
             Some(text) => match text.parse::<i64>() {
@@ -50,7 +50,7 @@ async fn owner<const ROOM: bool>(state: &AppState, name: &str) -> Result<Account
         .ok_or_else(WebError::not_found)
 }
 
-fn render(
+pub fn render_page(
     collection_id: &str,
     page: Option<i64>,
     total: i64,
@@ -98,7 +98,7 @@ pub async fn outbox<const ROOM: bool>(
         })
         .collect();
     let id = account.outbox_url.clone().unwrap_or_default();
-    render(&id, page, found.total, items)
+    render_page(&id, page, found.total, items)
 }
 
 /// `GET /{users|rooms}/{name}/followers`
@@ -134,5 +134,50 @@ fn actor_page(id: &str, page: Option<i64>, all: Vec<Account>) -> Result<Response
         .take(PAGE_SIZE as usize)
         .map(|a| Value::String(a.actor_url))
         .collect();
-    render(id, page, total, items)
+    render_page(id, page, total, items)
+}
+
+fn strip_context(document: &str) -> Value {
+    let mut value = serde_json::from_str::<Value>(document).unwrap_or(Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.remove("@context");
+    }
+    value
+}
+
+/// `GET /objects/{id}/replies`: the replies the reader may see.
+pub async fn replies(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+    Requester(requester): Requester,
+) -> Result<Response, WebError> {
+    let object_id = state.urls.path(&format!("/objects/{id}"));
+    let found = posts::replies_for(&state.store, &object_id, requester).await?;
+    let items: Vec<Value> = found.iter().map(|p| strip_context(&p.document)).collect();
+    paged(&format!("{object_id}/replies"), query.number()?, items)
+}
+
+/// `GET /contexts/{id}`: a conversation, as the reader may see it.
+pub async fn context(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+    Requester(requester): Requester,
+) -> Result<Response, WebError> {
+    let context_id = state.urls.path(&format!("/contexts/{id}"));
+    let found = posts::context_for(&state.store, &context_id, requester).await?;
+    let items: Vec<Value> = found.iter().map(|p| strip_context(&p.document)).collect();
+    paged(&context_id, query.number()?, items)
+}
+
+fn paged(id: &str, page: Option<i64>, all: Vec<Value>) -> Result<Response, WebError> {
+    let total = all.len() as i64;
+    let offset = ((page.unwrap_or(1) - 1) * PAGE_SIZE) as usize;
+    let items = all
+        .into_iter()
+        .skip(offset)
+        .take(PAGE_SIZE as usize)
+        .collect();
+    render_page(id, page, total, items)
 }

@@ -3,6 +3,7 @@
 
 mod actors;
 pub mod auth;
+mod client;
 mod collections;
 pub mod error;
 mod health;
@@ -64,10 +65,16 @@ pub fn router(state: AppState) -> Router {
         .route("/rooms/{name}", get(actors::room))
         .route("/actor", get(actors::instance))
         .route("/inbox", post(inbox::shared))
-        .route("/users/{name}/inbox", post(inbox::user))
+        .route(
+            "/users/{name}/inbox",
+            post(inbox::user).get(client::get_inbox),
+        )
         .route("/rooms/{name}/inbox", post(inbox::room))
         .route("/actor/inbox", post(inbox::instance))
-        .route("/users/{name}/outbox", get(collections::outbox::<false>))
+        .route(
+            "/users/{name}/outbox",
+            get(collections::outbox::<false>).post(client::post_outbox),
+        )
         .route("/rooms/{name}/outbox", get(collections::outbox::<true>))
         .route(
             "/users/{name}/followers",
@@ -86,6 +93,8 @@ pub fn router(state: AppState) -> Router {
             get(collections::following::<true>),
         )
         .route("/objects/{id}", get(objects::object))
+        .route("/objects/{id}/replies", get(collections::replies))
+        .route("/contexts/{id}", get(collections::context))
         .route("/activities/{id}", get(objects::activity))
         .route("/metrics", get(metrics::metrics))
         .route(

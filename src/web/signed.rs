@@ -1,5 +1,7 @@
-//! The `Requester` extractor: who signed a GET, if anyone. An absent
-//! signature is an anonymous reader; a present one must verify (401).
+//! The `Requester` extractor: who is reading. A signed GET names a server's
+//! actor, a bearer token a local user (with the `read` scope); neither is
+//! an anonymous reader. A signature or token that is present must be valid
+//! (401).
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -17,6 +19,12 @@ impl FromRequestParts<AppState> for Requester {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        if super::auth::bearer_token(parts).is_some() {
+            let bearer = super::auth::Bearer::from_request_parts(parts, state).await?;
+            let account = bearer.0.account.clone();
+            bearer.require(&account, "read")?;
+            return Ok(Requester(Some(account.actor_url)));
+        }
         let signed = parts.headers.contains_key("signature")
             || parts.headers.contains_key("signature-input")
             || parts

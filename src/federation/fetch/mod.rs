@@ -135,6 +135,11 @@ impl Fetcher {
         })
     }
 
+    /// Whether loopback and private addresses may be reached.
+    pub fn allows_private_addresses(&self) -> bool {
+        self.inner.allow_private
+    }
+
     /// Signed GET of an ActivityStreams document (unsigned without a
     /// signer). Follows at most `max_redirects` redirects, each hop checked
     /// and signed for its own URL; the whole chain shares `total_timeout`.
