@@ -15,6 +15,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod federation;
+pub mod indieweb;
 pub mod metrics;
 pub mod server;
 pub mod store;

@@ -1,0 +1,1 @@
+//! Webmention endpoint discovery (W3C Webmention §3.1.2).

@@ -1,0 +1,6 @@
+//! The IndieWeb side: microformats2 parsing and rendering, Webmention
+//! receiving, verifying, sending and endpoint discovery, and the mf2 ⇄ AS2
+//! conversion.
+
+pub mod discovery;
+pub mod mf2;
