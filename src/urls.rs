@@ -104,6 +104,16 @@ impl Urls {
         self.path(&format!("/{kind}/{token}"))
     }
 
+    /// The Webmention endpoint.
+    pub fn webmention(&self) -> String {
+        self.path("/webmention")
+    }
+
+    /// The Atom feed of an actor's public posts.
+    pub fn atom_feed(&self, actor_url: &str) -> String {
+        format!("{actor_url}/feed.atom")
+    }
+
     pub fn nodeinfo(&self) -> String {
         self.path("/nodeinfo/2.1")
     }

@@ -591,3 +591,22 @@ pub async fn find_activity(store: &Store, ap_id: &str) -> Result<Option<Activity
         .run(move |conn| Ok(activity_rows::find_by_ap_id(conn, &ap_id)?.map(row_to_activity)))
         .await
 }
+
+/// An account's public posts, newest first (pages and feeds).
+pub async fn public_posts_of(
+    store: &Store,
+    author_id: i64,
+    offset: i64,
+    limit: i64,
+) -> Result<Page<Post>, DomainError> {
+    store
+        .run(move |conn| {
+            let total = object_rows::count_public_by_author(conn, author_id)?;
+            let items = object_rows::public_by_author(conn, author_id, limit, offset)?
+                .into_iter()
+                .map(row_to_post)
+                .collect();
+            Ok(Page { items, total })
+        })
+        .await
+}

@@ -2,5 +2,6 @@
 //! receiving, verifying, sending and endpoint discovery, and the mf2 ⇄ AS2
 //! conversion.
 
+pub mod atom;
 pub mod discovery;
 pub mod mf2;

@@ -120,3 +120,30 @@ pub fn in_context(conn: &mut AnyConnection, context: &str) -> QueryResult<Vec<Ob
         .select(ObjectRow::as_select())
         .load(conn)
 }
+
+/// An author's public, undeleted posts, newest first.
+pub fn public_by_author(
+    conn: &mut AnyConnection,
+    author_id: i64,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<ObjectRow>> {
+    objects::table
+        .filter(objects::author_id.eq(author_id))
+        .filter(objects::visibility.eq("public"))
+        .filter(objects::deleted_at.is_null())
+        .order((objects::published.desc(), objects::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select(ObjectRow::as_select())
+        .load(conn)
+}
+
+pub fn count_public_by_author(conn: &mut AnyConnection, author_id: i64) -> QueryResult<i64> {
+    objects::table
+        .filter(objects::author_id.eq(author_id))
+        .filter(objects::visibility.eq("public"))
+        .filter(objects::deleted_at.is_null())
+        .count()
+        .get_result(conn)
+}

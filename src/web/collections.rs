@@ -7,13 +7,19 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::WebError;
+use super::negotiate::Representation;
+use super::pages::{EntryView, FeedPage, html_response};
 use super::signed::Requester;
 use super::well_known::json_response;
 use crate::domain::accounts::{self, Account, AccountKind};
 use crate::domain::follows;
 use crate::domain::posts;
 use crate::federation::ACTIVITY_JSON;
+use crate::federation::builders::timestamp;
 use crate::federation::builders::{build_collection_page, build_ordered_collection};
+use crate::indieweb::atom::{AtomEntry, AtomFeed, build_atom};
+use axum::http::header::{CONTENT_TYPE, VARY};
+use axum::response::IntoResponse;
 
 /// Items per collection page.
 pub const PAGE_SIZE: i64 = 20;
@@ -75,15 +81,20 @@ pub fn render_page(
     json_response(ACTIVITY_JSON, &document)
 }
 
-/// `GET /{users|rooms}/{name}/outbox`: what the reader may see.
+/// `GET /{users|rooms}/{name}/outbox`: what the reader may see, as an
+/// OrderedCollection or, for a browser, an h-feed of the public posts.
 pub async fn outbox<const ROOM: bool>(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(query): Query<PageQuery>,
+    representation: Representation,
     Requester(requester): Requester,
 ) -> Result<Response, WebError> {
     let account = owner::<ROOM>(&state, &name).await?;
     let page = query.number()?;
+    if representation == Representation::Html {
+        return feed_page(&state, &account, page.unwrap_or(1)).await;
+    }
     let offset = (page.unwrap_or(1) - 1) * PAGE_SIZE;
     let found = posts::outbox_for(&state.store, &account, requester, offset, PAGE_SIZE).await?;
     let items = found
@@ -180,4 +191,87 @@ fn paged(id: &str, page: Option<i64>, all: Vec<Value>) -> Result<Response, WebEr
         .take(PAGE_SIZE as usize)
         .collect();
     render_page(id, page, total, items)
+}
+
+async fn feed_page(state: &AppState, account: &Account, page: i64) -> Result<Response, WebError> {
+    let found =
+        posts::public_posts_of(&state.store, account.id, (page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
+    let feed_url = account.outbox_url.clone().unwrap_or_default();
+    let page_url = |n: i64| format!("{feed_url}?page={n}");
+    let view = FeedPage {
+        webmention: state.urls.webmention(),
+        name: account.shown_name().to_owned(),
+        handle: format!("@{}@{}", account.username, state.urls.host()),
+        profile_url: account
+            .profile_url
+            .clone()
+            .unwrap_or_else(|| account.actor_url.clone()),
+        atom_url: state.urls.atom_feed(&account.actor_url),
+        entries: found
+            .items
+            .iter()
+            .map(|post| EntryView::of(post, account))
+            .collect(),
+        prev_url: (page > 1).then(|| page_url(page - 1)),
+        next_url: (page * PAGE_SIZE < found.total).then(|| page_url(page + 1)),
+        feed_url,
+    };
+    let mut response = html_response(&view)?;
+    response
+        .headers_mut()
+        .insert(VARY, axum::http::HeaderValue::from_static("Accept"));
+    Ok(response)
+}
+
+/// `GET /{users|rooms}/{name}/feed.atom`: the public posts as Atom.
+pub async fn atom<const ROOM: bool>(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, WebError> {
+    let account = owner::<ROOM>(&state, &name).await?;
+    let found = posts::public_posts_of(&state.store, account.id, 0, PAGE_SIZE).await?;
+    let profile = account
+        .profile_url
+        .clone()
+        .unwrap_or_else(|| account.actor_url.clone());
+    let entries: Vec<AtomEntry> = found
+        .items
+        .iter()
+        .map(|post| {
+            let view = EntryView::of(post, &account);
+            AtomEntry {
+                id: post.ap_id.clone(),
+                url: view.url,
+                title: if view.summary_text.is_empty() {
+                    "(no text)".into()
+                } else {
+                    view.summary_text
+                },
+                content_html: view.content_html,
+                published: view.published.clone(),
+                updated: view.updated.unwrap_or(view.published),
+                author_name: view.author_name,
+                author_url: view.author_url,
+            }
+        })
+        .collect();
+    let updated = entries
+        .first()
+        .map(|e| e.updated.clone())
+        .unwrap_or_else(|| timestamp(account.created_at));
+    let self_url = state.urls.atom_feed(&account.actor_url);
+    let feed = AtomFeed {
+        id: self_url.clone(),
+        title: account.shown_name().to_owned(),
+        self_url,
+        alternate_url: profile,
+        hub_url: None,
+        updated,
+        entries,
+    };
+    Ok((
+        [(CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        build_atom(&feed),
+    )
+        .into_response())
 }

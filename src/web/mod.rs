@@ -53,6 +53,30 @@ impl AppState {
     }
 }
 
+/// Every HTML page advertises the Webmention endpoint in a `Link` header
+/// (the templates carry the matching `<link rel="webmention">`).
+async fn advertise_webmention(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    let is_html = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html
+        && let Ok(value) = axum::http::HeaderValue::from_str(&format!(
+            "<{}>; rel=\"webmention\"",
+            state.urls.webmention()
+        ))
+    {
+        response
+            .headers_mut()
+            .append(axum::http::header::LINK, value);
+    }
+    response
+}
+
 /// The whole HTTP application with its limits and request logging.
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
@@ -92,6 +116,8 @@ pub fn router(state: AppState) -> Router {
             "/rooms/{name}/following",
             get(collections::following::<true>),
         )
+        .route("/users/{name}/feed.atom", get(collections::atom::<false>))
+        .route("/rooms/{name}/feed.atom", get(collections::atom::<true>))
         .route("/objects/{id}", get(objects::object))
         .route("/objects/{id}/replies", get(collections::replies))
         .route("/contexts/{id}", get(collections::context))
@@ -109,6 +135,10 @@ pub fn router(state: AppState) -> Router {
         .route("/{handle}", get(actors::profile))
         .route("/healthz", get(health::healthz))
         .fallback(|| async { error::WebError::not_found() })
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            advertise_webmention,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::WebError;
+use super::pages::MessagePage;
 use crate::domain::oauth::{
     self, Client, CodeExchange, GrantRequest, KNOWN_SCOPES, OAuthError, requested_scopes,
 };
@@ -126,13 +127,6 @@ pub struct AuthorizeParams {
     code_challenge_method: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "message.html")]
-struct MessagePage<'a> {
-    title: &'a str,
-    message: &'a str,
-}
-
 fn page(status: StatusCode, template: &impl Template) -> Result<Response, WebError> {
     let html = template.render().map_err(WebError::internal)?;
     Ok((
@@ -146,10 +140,16 @@ fn page(status: StatusCode, template: &impl Template) -> Result<Response, WebErr
         .into_response())
 }
 
-fn message(status: StatusCode, title: &str, text: &str) -> Result<Response, WebError> {
+fn message(
+    state: &AppState,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+) -> Result<Response, WebError> {
     page(
         status,
         &MessagePage {
+            webmention: state.urls.webmention(),
             title,
             message: text,
         },
@@ -187,6 +187,7 @@ async fn check_request(
     .await?
     else {
         return Ok(Err(Box::new(message(
+            state,
             StatusCode::BAD_REQUEST,
             "Unknown application",
             "This sign-in link names an application that is not registered here.",
@@ -198,6 +199,7 @@ async fn check_request(
         .filter(|uri| client.redirect_uris.contains(uri))
     else {
         return Ok(Err(Box::new(message(
+            state,
             StatusCode::BAD_REQUEST,
             "Wrong return address",
             "The application asked to return to an address it did not register.",
@@ -234,6 +236,7 @@ async fn check_request(
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    webmention: String,
     host: String,
     client_name: String,
     client_id: String,
@@ -253,6 +256,7 @@ fn login_page(
     error: Option<&str>,
 ) -> LoginPage {
     LoginPage {
+        webmention: state.urls.webmention(),
         host: state.urls.host(),
         client_name: client.name.clone(),
         client_id: request.client_id.clone(),
@@ -290,6 +294,7 @@ pub struct LoginForm {
 #[derive(Template)]
 #[template(path = "consent.html")]
 struct ConsentPage {
+    webmention: String,
     host: String,
     client_name: String,
     username: String,
@@ -322,6 +327,7 @@ pub async fn login(
     page(
         StatusCode::OK,
         &ConsentPage {
+            webmention: state.urls.webmention(),
             host: state.urls.host(),
             client_name: client.name,
             username: account.username,
@@ -346,6 +352,7 @@ pub async fn consent(
     let allow = form.decision == "allow";
     let Some(decision) = oauth::decide(&state.store, &form.consent, allow).await? else {
         return message(
+            &state,
             StatusCode::BAD_REQUEST,
             "This request has expired",
             "Start signing in again from the application.",

@@ -1,5 +1,6 @@
 //! HTML pages rendered with askama: microformats2 markup for people and
-//! machines alike.
+//! machines alike (h-card for actors, h-entry for posts, h-feed for
+//! outboxes), each advertising the Webmention endpoint.
 
 use askama::Template;
 use axum::http::header::CONTENT_TYPE;
@@ -7,12 +8,17 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::WebError;
 use crate::domain::accounts::{Account, AccountKind};
+use crate::domain::posts::Post;
+use crate::federation::builders::timestamp;
 use crate::urls::Urls;
 
 /// The profile of a user or room: an h-card.
 #[derive(Template)]
 #[template(path = "profile.html")]
 pub struct ProfilePage {
+    webmention: String,
+    feed_url: String,
+    atom_url: String,
     name: String,
     username: String,
     handle: String,
@@ -28,6 +34,9 @@ impl ProfilePage {
     pub fn of(account: &Account, urls: &Urls) -> Self {
         let host = urls.host();
         ProfilePage {
+            webmention: urls.webmention(),
+            feed_url: account.outbox_url.clone().unwrap_or_default(),
+            atom_url: urls.atom_feed(&account.actor_url),
             name: account.shown_name().to_owned(),
             username: account.username.clone(),
             handle: format!("@{}@{host}", account.username),
@@ -56,7 +65,117 @@ impl ProfilePage {
     }
 
     pub fn render_response(&self) -> Result<Response, WebError> {
-        let html = self.render().map_err(WebError::internal)?;
-        Ok(([(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+        html_response(self)
     }
+}
+
+/// Renders a page as `text/html`.
+pub fn html_response(page: &impl Template) -> Result<Response, WebError> {
+    let html = page.render().map_err(WebError::internal)?;
+    Ok(([(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+}
+
+/// One post as an h-entry.
+#[derive(Debug, Clone)]
+pub struct EntryView {
+    pub url: String,
+    pub name: Option<String>,
+    pub content_html: String,
+    pub summary_text: String,
+    pub published: String,
+    pub published_text: String,
+    pub updated: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub categories: Vec<String>,
+    pub author_name: String,
+    pub author_url: String,
+    pub author_photo: Option<String>,
+}
+
+impl EntryView {
+    pub fn of(post: &Post, author: &Account) -> Self {
+        let document: serde_json::Value = serde_json::from_str(&post.document).unwrap_or_default();
+        let categories = document
+            .get("tag")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|t| t.get("type").and_then(serde_json::Value::as_str) == Some("Hashtag"))
+            .filter_map(|t| t.get("name").and_then(serde_json::Value::as_str))
+            .map(|name| name.trim_start_matches('#').to_owned())
+            .collect();
+        let content_html = post.content.clone().unwrap_or_default();
+        let summary_text: String = strip_tags(&content_html).chars().take(80).collect();
+        EntryView {
+            url: post
+                .url
+                .clone()
+                .filter(|_| !post.local)
+                .unwrap_or_else(|| post.ap_id.clone()),
+            name: post.name.clone(),
+            content_html,
+            summary_text,
+            published: timestamp(post.published),
+            published_text: post.published.format("%Y-%m-%d %H:%M UTC").to_string(),
+            updated: post.updated.map(timestamp),
+            in_reply_to: post.in_reply_to.clone(),
+            categories,
+            author_name: author.shown_name().to_owned(),
+            author_url: author
+                .profile_url
+                .clone()
+                .unwrap_or_else(|| author.actor_url.clone()),
+            author_photo: author.avatar_url.clone(),
+        }
+    }
+}
+
+/// Text of some HTML, for titles.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A post's own page.
+#[derive(Template)]
+#[template(path = "note.html")]
+pub struct NotePage {
+    pub webmention: String,
+    pub entry: EntryView,
+}
+
+/// An account's public posts as an h-feed, one page of it.
+#[derive(Template)]
+#[template(path = "feed.html")]
+pub struct FeedPage {
+    pub webmention: String,
+    pub name: String,
+    pub handle: String,
+    pub profile_url: String,
+    pub feed_url: String,
+    pub atom_url: String,
+    pub entries: Vec<EntryView>,
+    pub prev_url: Option<String>,
+    pub next_url: Option<String>,
+}
+
+/// A short message to a person (errors, expired links).
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub webmention: String,
+    pub title: &'a str,
+    pub message: &'a str,
 }

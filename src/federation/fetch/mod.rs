@@ -11,12 +11,14 @@
 mod body;
 mod error;
 mod guard;
+mod page;
 mod retry_after;
 #[cfg(test)]
 mod tests;
 
 pub use error::FetchError;
 pub use guard::{check_url, is_forbidden_address};
+pub use page::{ACCEPT_HTML, FormOutcome, Page};
 
 use std::fmt;
 use std::sync::Arc;

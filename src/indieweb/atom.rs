@@ -1,0 +1,132 @@
+//! Atom (RFC 4287) feeds of public posts: a pure builder.
+
+use std::fmt::Write;
+
+/// One entry of a feed.
+#[derive(Debug, Clone)]
+pub struct AtomEntry {
+    pub id: String,
+    pub url: String,
+    pub title: String,
+    pub content_html: String,
+    pub published: String,
+    pub updated: String,
+    pub author_name: String,
+    pub author_url: String,
+}
+
+/// A feed and its entries, newest first.
+#[derive(Debug, Clone)]
+pub struct AtomFeed {
+    pub id: String,
+    pub title: String,
+    pub self_url: String,
+    pub alternate_url: String,
+    /// A WebSub hub, if the feed has one.
+    pub hub_url: Option<String>,
+    pub updated: String,
+    pub entries: Vec<AtomEntry>,
+}
+
+/// Escapes text for XML element content and attribute values.
+pub fn escape_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 does not allow are dropped.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn build_atom(feed: &AtomFeed) -> String {
+    let e = escape_xml;
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n",
+    );
+    let _ = writeln!(xml, "  <id>{}</id>", e(&feed.id));
+    let _ = writeln!(xml, "  <title>{}</title>", e(&feed.title));
+    let _ = writeln!(xml, "  <updated>{}</updated>", e(&feed.updated));
+    let _ = writeln!(
+        xml,
+        "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>",
+        e(&feed.self_url)
+    );
+    let _ = writeln!(
+        xml,
+        "  <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>",
+        e(&feed.alternate_url)
+    );
+    if let Some(hub) = &feed.hub_url {
+        let _ = writeln!(xml, "  <link rel=\"hub\" href=\"{}\"/>", e(hub));
+    }
+    for entry in &feed.entries {
+        xml.push_str("  <entry>\n");
+        let _ = writeln!(xml, "    <id>{}</id>", e(&entry.id));
+        let _ = writeln!(xml, "    <title>{}</title>", e(&entry.title));
+        let _ = writeln!(
+            xml,
+            "    <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>",
+            e(&entry.url)
+        );
+        let _ = writeln!(xml, "    <published>{}</published>", e(&entry.published));
+        let _ = writeln!(xml, "    <updated>{}</updated>", e(&entry.updated));
+        let _ = writeln!(
+            xml,
+            "    <author><name>{}</name><uri>{}</uri></author>",
+            e(&entry.author_name),
+            e(&entry.author_url)
+        );
+        let _ = writeln!(
+            xml,
+            "    <content type=\"html\">{}</content>",
+            e(&entry.content_html)
+        );
+        xml.push_str("  </entry>\n");
+    }
+    xml.push_str("</feed>\n");
+    xml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_escaped_html_content() {
+        let feed = AtomFeed {
+            id: "https://e.example/users/a/feed.atom".into(),
+            title: "A & B".into(),
+            self_url: "https://e.example/users/a/feed.atom".into(),
+            alternate_url: "https://e.example/@a".into(),
+            hub_url: Some("https://e.example/websub".into()),
+            updated: "2026-11-21T10:00:00Z".into(),
+            entries: vec![AtomEntry {
+                id: "https://e.example/objects/1".into(),
+                url: "https://e.example/objects/1".into(),
+                title: "hi <there>".into(),
+                content_html: "<p>x &amp; y</p>".into(),
+                published: "2026-11-21T10:00:00Z".into(),
+                updated: "2026-11-21T10:00:00Z".into(),
+                author_name: "A\u{1}".into(),
+                author_url: "https://e.example/@a".into(),
+            }],
+        };
+        let xml = build_atom(&feed);
+        assert!(xml.contains("<title>A &amp; B</title>"));
+        assert!(xml.contains("<content type=\"html\">&lt;p&gt;x &amp;amp; y&lt;/p&gt;</content>"));
+        assert!(xml.contains("<link rel=\"hub\" href=\"https://e.example/websub\"/>"));
+        assert!(
+            xml.contains("<name>A</name>"),
+            "control characters are dropped"
+        );
+        assert_eq!(xml.matches("<entry>").count(), 1);
+    }
+}
