@@ -7,7 +7,10 @@
 //! 2. Inbox ingest: signed `Create{Note}` POSTs per second through the real
 //!    server (HTTP on loopback, SQLite in WAL mode), sent by a peer instance
 //!    whose key the receiver fetches once, over many keep-alive connections;
-//!    as a fraction of openssl's verify/s on one core (target: 30 %).
+//!    as a fraction of openssl's verify/s on one core (target: 30 %). For
+//!    scale it also times the same client against a handler that only
+//!    answers 202 (loopback HTTP alone) and `federation::inbox::receive`
+//!    called directly, without HTTP (concurrently, then one at a time).
 //! 3. Fan-out: one public note to 10,000 followers behind 1,000 shared
 //!    inboxes of a local counting sink, from the `publish_note` call until
 //!    the sink has had one POST per shared inbox; deliveries per second as a
@@ -15,12 +18,18 @@
 //!    default per-host cap and once with a raised one, and the peak RSS of
 //!    each run.
 //!
-//! Run with `cargo bench --bench federation` (release profile). Load
-//! generator, servers and sink all run in this process on loopback and
-//! share the machine's cores; a run takes about two minutes on two cores.
+//! Run with `cargo bench --bench federation` (release profile); add
+//! `-- crypto`, `-- fanout` or `-- ingest` to run one part. Load generator,
+//! servers and sink all run in this process on loopback and share the
+//! machine's cores; a whole run takes under two minutes on two cores.
+//! `ESTUARY_DB_POOL_SIZE` and `ESTUARY_DELIVERY_CONCURRENCY`, when set in
+//! the environment, reach the servers (to try other values); everything
+//! else is the default, apart from the raised host cap of one fan-out run.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::hint::black_box;
+use std::ops::Range;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -34,12 +43,14 @@ use axum::routing::post;
 use chrono::Utc;
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
-use estuary::config::{Config, DEFAULT_DELIVERY_CONCURRENCY, DEFAULT_DELIVERY_HOST_CAP};
+use estuary::config::{Config, DEFAULT_DELIVERY_HOST_CAP};
 use estuary::domain::accounts::{Account, NewLocalAccount, create_user};
 use estuary::domain::audience::PUBLIC;
 use estuary::federation::fetch::Signer;
+use estuary::federation::inbox::{InboxTarget, receive};
 use estuary::federation::outbox::{Draft, publish_note};
 use estuary::federation::signatures::{RequestTarget, parse_signature_at, sign_cavage};
+use estuary::federation::verify::SignedRequest;
 use estuary::server::Server;
 use estuary::web::AppState;
 use http::header::CONTENT_TYPE;
@@ -54,6 +65,10 @@ use url::Url;
 const CRYPTO_SECONDS: u64 = 3;
 /// Signed Creates sent to the inbox (after one warm-up request).
 const INGEST_REQUESTS: usize = 20_000;
+/// More signed Creates handed to the inbox pipeline directly, without HTTP:
+/// concurrently, then one at a time.
+const IN_PROCESS_REQUESTS: usize = 10_000;
+const SEQUENTIAL_REQUESTS: usize = 2_000;
 /// Requests in flight at once (one keep-alive connection each).
 const INGEST_CONNECTIONS: usize = 64;
 /// The ingest phase stops taking new requests after this long.
@@ -65,6 +80,9 @@ const SHARED_INBOXES: usize = 1_000;
 /// The per-host cap of the raised fan-out run: every sink inbox shares one
 /// `host:port`, so the default cap alone would bound the run.
 const RAISED_HOST_CAP: u32 = 1_000;
+/// Server settings taken from the environment when set there (to try
+/// other values); the defaults otherwise.
+const PASSED_THROUGH: &[&str] = &["ESTUARY_DB_POOL_SIZE", "ESTUARY_DELIVERY_CONCURRENCY"];
 /// A fan-out run that has not reached every shared inbox by then failed.
 const FAN_OUT_TIME_LIMIT: Duration = Duration::from_secs(60);
 
@@ -89,10 +107,8 @@ fn main() {
         eprintln!("sign_cavage and parse_signature_at + verify, one core …");
         results.ours = Some(our_crypto());
     }
-    if wanted("ingest") {
-        eprintln!("inbox ingest: {INGEST_REQUESTS} signed Creates …");
-        results.ingest = Some(runtime.block_on(ingest()));
-    }
+    // Fan-out first: its peak RSS is then not inflated by what the ingest
+    // run allocated (the pre-signed requests) and the allocator kept.
     if wanted("fanout") {
         let sink = runtime.block_on(Sink::start());
         for cap in [None, Some(RAISED_HOST_CAP)] {
@@ -102,6 +118,10 @@ fn main() {
             );
             results.fan_outs.push(runtime.block_on(fan_out(&sink, cap)));
         }
+    }
+    if wanted("ingest") {
+        eprintln!("inbox ingest: {INGEST_REQUESTS} signed Creates …");
+        results.ingest = Some(runtime.block_on(ingest()));
     }
     report(cores, &results);
 }
@@ -276,6 +296,11 @@ impl Instance {
             // Peers, sink and load generator are all on loopback.
             ("ESTUARY_ALLOW_PRIVATE_ADDRESSES", "true".into()),
         ];
+        for name in PASSED_THROUGH {
+            if let Ok(value) = std::env::var(name) {
+                vars.push((name, value));
+            }
+        }
         vars.extend(extra.iter().cloned());
         let config = Config::load(|name| {
             vars.iter()
@@ -425,6 +450,23 @@ fn reset_peak_rss() -> bool {
 // Inbox ingest
 
 struct Ingest {
+    /// Through the receiving instance's inbox.
+    load: Load,
+    /// The same requests and client against a handler that only answers
+    /// 202: what loopback HTTP alone costs in this process.
+    http_floor: Load,
+    /// `federation::inbox::receive` called directly (no HTTP), concurrently
+    /// and one at a time.
+    pipeline: Load,
+    pipeline_sequential: Load,
+    activities_stored: i64,
+    inbox_items: i64,
+    presign: Duration,
+    db_pool_size: u32,
+}
+
+/// What one load run measured.
+struct Load {
     sent: usize,
     elapsed: Duration,
     cpu: f64,
@@ -432,14 +474,15 @@ struct Ingest {
     transport_errors: usize,
     latency_p50: Duration,
     latency_p99: Duration,
-    activities_stored: i64,
-    inbox_items: i64,
-    presign: Duration,
 }
 
-impl Ingest {
+impl Load {
     fn rate(&self) -> f64 {
         self.sent as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn all_accepted(&self) -> bool {
+        self.transport_errors == 0 && self.statuses.get(&202).copied() == Some(self.sent)
     }
 }
 
@@ -496,15 +539,6 @@ fn presign(
     })
 }
 
-/// What one load task saw.
-#[derive(Default)]
-struct TaskTally {
-    sent: usize,
-    statuses: BTreeMap<u16, usize>,
-    transport_errors: usize,
-    latencies_us: Vec<u32>,
-}
-
 async fn ingest() -> Ingest {
     let dir = tempfile::tempdir().expect("temp dir");
     let receiver = Instance::start(dir.path(), "receiver", &[]).await;
@@ -514,9 +548,15 @@ async fn ingest() -> Ingest {
     let signer = sender.state.fed.signer_for(&bob).await.expect("signer");
     let inbox = Url::parse(&format!("{}/users/alice/inbox", receiver.base_url)).expect("URL");
 
+    // Requests 0.. go over HTTP, then the in-process runs take theirs, and
+    // the last one is the warm-up.
+    let over_http = 0..INGEST_REQUESTS;
+    let in_process = over_http.end..over_http.end + IN_PROCESS_REQUESTS;
+    let sequential = in_process.end..in_process.end + SEQUENTIAL_REQUESTS;
+    let warm_up = sequential.end;
     let started = Instant::now();
     let presigned = Arc::new(presign(
-        INGEST_REQUESTS + 1,
+        warm_up + 1,
         &sender.base_url,
         &bob.actor_url,
         &alice.actor_url,
@@ -529,35 +569,100 @@ async fn ingest() -> Ingest {
         .pool_max_idle_per_host(INGEST_CONNECTIONS)
         .build()
         .expect("client");
-    // Warm-up: the receiver fetches the sender's key once and caches it.
-    let first = send(&client, &inbox, &presigned[INGEST_REQUESTS])
+    // The receiver fetches the sender's key once and caches it.
+    let first = send(&client, &inbox, &presigned[warm_up])
         .await
         .expect("first request");
     assert_eq!(first, 202, "the warm-up request must be accepted");
 
-    let next = Arc::new(AtomicUsize::new(0));
+    let load = drive(over_http.clone(), INGEST_CONNECTIONS, {
+        let (client, inbox, presigned) = (client.clone(), inbox.clone(), presigned.clone());
+        move |n| {
+            let (client, inbox, presigned) = (client.clone(), inbox.clone(), presigned.clone());
+            async move { send(&client, &inbox, &presigned[n]).await.ok() }
+        }
+    })
+    .await;
+    let receive_directly = {
+        let (fed, presigned) = (receiver.state.fed.clone(), presigned.clone());
+        let target = InboxTarget::Account(Box::new(alice.clone()));
+        move |n: usize| {
+            let (fed, presigned, target) = (fed.clone(), presigned.clone(), target.clone());
+            async move {
+                let request = &presigned[n];
+                let signed = SignedRequest {
+                    method: &Method::POST,
+                    path_and_query: "/users/alice/inbox",
+                    headers: &request.headers,
+                    body: Some(&request.body),
+                };
+                Some(match receive(&fed, &target, signed).await {
+                    Ok(_) => 202,
+                    Err(_) => 500,
+                })
+            }
+        }
+    };
+    let pipeline = drive(in_process, INGEST_CONNECTIONS, receive_directly.clone()).await;
+    let pipeline_sequential = drive(sequential, 1, receive_directly).await;
+
+    let db_url = receiver.db_url.clone();
+    let db_pool_size = receiver.state.config.db_pool_size;
+    receiver.stop().await;
+    sender.stop().await;
+
+    let floor = accept_everything().await;
+    let http_floor = drive(over_http, INGEST_CONNECTIONS, move |n| {
+        let (client, floor, presigned) = (client.clone(), floor.clone(), presigned.clone());
+        async move { send(&client, &floor, &presigned[n]).await.ok() }
+    })
+    .await;
+    Ingest {
+        load,
+        http_floor,
+        pipeline,
+        pipeline_sequential,
+        activities_stored: count_rows(&db_url, "activities"),
+        inbox_items: count_rows(&db_url, "inbox_items"),
+        presign: presign_time,
+        db_pool_size,
+    }
+}
+
+/// Runs `request(n)` for every `n` of `range`, `concurrency` at a time;
+/// each gives the HTTP status, or `None` when the request did not complete.
+async fn drive<F, Fut>(range: Range<usize>, concurrency: usize, request: F) -> Load
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Option<u16>> + Send,
+{
+    /// What one load task saw.
+    #[derive(Default)]
+    struct Tally {
+        sent: usize,
+        statuses: BTreeMap<u16, usize>,
+        transport_errors: usize,
+        latencies_us: Vec<u32>,
+    }
+
+    let next = Arc::new(AtomicUsize::new(range.start));
     let cpu_before = cpu_seconds();
     let start = Instant::now();
     let deadline = start + INGEST_TIME_LIMIT;
-    let tasks: Vec<_> = (0..INGEST_CONNECTIONS)
+    let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (client, inbox, presigned, next) = (
-                client.clone(),
-                inbox.clone(),
-                presigned.clone(),
-                next.clone(),
-            );
+            let (request, next, end) = (request.clone(), next.clone(), range.end);
             tokio::spawn(async move {
-                let mut tally = TaskTally::default();
+                let mut tally = Tally::default();
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed);
-                    if n >= INGEST_REQUESTS || Instant::now() >= deadline {
+                    if n >= end || Instant::now() >= deadline {
                         return tally;
                     }
                     let sent_at = Instant::now();
-                    match send(&client, &inbox, &presigned[n]).await {
-                        Ok(status) => *tally.statuses.entry(status).or_default() += 1,
-                        Err(_) => tally.transport_errors += 1,
+                    match request(n).await {
+                        Some(status) => *tally.statuses.entry(status).or_default() += 1,
+                        None => tally.transport_errors += 1,
                     }
                     let micros = sent_at.elapsed().as_micros();
                     tally
@@ -568,7 +673,7 @@ async fn ingest() -> Ingest {
             })
         })
         .collect();
-    let mut total = TaskTally::default();
+    let mut total = Tally::default();
     for task in tasks {
         let tally = task.await.expect("load task");
         total.sent += tally.sent;
@@ -585,11 +690,7 @@ async fn ingest() -> Ingest {
         let at = ((total.latencies_us.len() as f64 - 1.0) * p).round() as usize;
         Duration::from_micros(total.latencies_us.get(at).copied().unwrap_or(0).into())
     };
-
-    let db_url = receiver.db_url.clone();
-    receiver.stop().await;
-    sender.stop().await;
-    Ingest {
+    Load {
         sent: total.sent,
         elapsed,
         cpu,
@@ -597,15 +698,12 @@ async fn ingest() -> Ingest {
         transport_errors: total.transport_errors,
         latency_p50: percentile(0.5),
         latency_p99: percentile(0.99),
-        activities_stored: count_rows(&db_url, "activities"),
-        inbox_items: count_rows(&db_url, "inbox_items"),
-        presign: presign_time,
     }
 }
 
-async fn send(client: &reqwest::Client, inbox: &Url, request: &Presigned) -> reqwest::Result<u16> {
+async fn send(client: &reqwest::Client, url: &Url, request: &Presigned) -> reqwest::Result<u16> {
     let response = client
-        .post(inbox.clone())
+        .post(url.clone())
         .headers(request.headers.clone())
         .body(request.body.clone())
         .send()
@@ -613,6 +711,22 @@ async fn send(client: &reqwest::Client, inbox: &Url, request: &Presigned) -> req
     let status = response.status().as_u16();
     response.bytes().await?;
     Ok(status)
+}
+
+/// A server whose every POST is answered 202 after reading the body.
+async fn accept_everything() -> Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/inbox", listener.local_addr().expect("address"));
+    let app = Router::new().route(
+        "/inbox",
+        post(|_body: axum::body::Bytes| async { StatusCode::ACCEPTED }),
+    );
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("server runs");
+    });
+    Url::parse(&url).expect("URL")
 }
 
 // ---------------------------------------------------------------------------
@@ -651,7 +765,7 @@ impl Sink {
             last: Mutex::new(None),
         });
         let app = Router::new()
-            .route("/shared/{n}", post(receive))
+            .route("/shared/{n}", post(count_post))
             .with_state(state.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("sink runs");
@@ -672,7 +786,7 @@ impl Sink {
     }
 }
 
-async fn receive(
+async fn count_post(
     State(state): State<Arc<SinkState>>,
     UrlPath(n): UrlPath<usize>,
     headers: AxumHeaders,
@@ -694,6 +808,7 @@ async fn receive(
 
 struct FanOut {
     host_cap: u32,
+    delivery_concurrency: usize,
     /// Until `publish_note` returned.
     published: Duration,
     /// Until the sink had its first POST.
@@ -727,6 +842,7 @@ async fn fan_out(sink: &Sink, host_cap: Option<u32>) -> FanOut {
         .collect();
     let author = Instance::start(dir.path(), "author", &extra).await;
     let host_cap = author.state.config.delivery_host_cap;
+    let delivery_concurrency = author.state.config.delivery_concurrency;
     let alice = author.add_user("alice").await;
 
     let started = Instant::now();
@@ -783,6 +899,7 @@ async fn fan_out(sink: &Sink, host_cap: Option<u32>) -> FanOut {
     };
     FanOut {
         host_cap,
+        delivery_concurrency,
         published,
         first,
         last,
@@ -894,14 +1011,33 @@ fn report(cores: usize, results: &Results) {
         );
     }
     if let Some(ingest) = &results.ingest {
+        let rate = ingest.load.rate();
         row(
             &format!("inbox ingest, {INGEST_CONNECTIONS} connections, SQLite WAL"),
-            format!("{:.0}", ingest.rate()),
-            ratio(ingest.rate(), ref_verify),
+            format!("{rate:.0}"),
+            ratio(rate, ref_verify),
             &format!(
                 "of openssl verify/s; target 30 %: {}",
-                verdict(ingest.rate(), ref_verify, 0.30)
+                verdict(rate, ref_verify, 0.30)
             ),
+        );
+        row(
+            "  for scale: same client, a 202-only handler",
+            format!("{:.0}", ingest.http_floor.rate()),
+            ratio(ingest.http_floor.rate(), ref_verify),
+            "loopback HTTP alone in this process",
+        );
+        row(
+            &format!("  for scale: inbox::receive, {INGEST_CONNECTIONS} tasks"),
+            format!("{:.0}", ingest.pipeline.rate()),
+            ratio(ingest.pipeline.rate(), ref_verify),
+            "the same pipeline without HTTP",
+        );
+        row(
+            "  for scale: inbox::receive, one at a time",
+            format!("{:.0}", ingest.pipeline_sequential.rate()),
+            ratio(ingest.pipeline_sequential.rate(), ref_verify),
+            "",
         );
     }
     for run in &results.fan_outs {
@@ -935,34 +1071,43 @@ fn report(cores: usize, results: &Results) {
 
     if let Some(ingest) = &results.ingest {
         println!();
-        println!("Inbox ingest");
-        let statuses: Vec<String> = ingest
-            .statuses
-            .iter()
-            .map(|(status, n)| format!("{status}: {n}"))
-            .collect();
         println!(
-            "  {} requests in {:.2} s (pre-signed in {:.2} s, not timed); answers {{{}}}, transport errors {}",
-            ingest.sent,
-            ingest.elapsed.as_secs_f64(),
+            "Inbox ingest: signed Creates (pre-signed in {:.2} s, not timed), DB pool {}",
             ingest.presign.as_secs_f64(),
-            statuses.join(", "),
-            ingest.transport_errors
+            ingest.db_pool_size
         );
+        let runs = [
+            ("HTTP", &ingest.load),
+            ("202-only", &ingest.http_floor),
+            ("receive", &ingest.pipeline),
+            ("receive/1", &ingest.pipeline_sequential),
+        ];
+        for (what, load) in runs {
+            let statuses: Vec<String> = load
+                .statuses
+                .iter()
+                .map(|(status, n)| format!("{status}: {n}"))
+                .collect();
+            println!(
+                "  {what:<9} {:>5} in {:5.2} s, answers {{{}}}, not completed {}; latency p50 \
+                 {:.2} ms, p99 {:.2} ms; CPU {:.2} of {cores} cores, {:.0} µs per request",
+                load.sent,
+                load.elapsed.as_secs_f64(),
+                statuses.join(", "),
+                load.transport_errors,
+                load.latency_p50.as_secs_f64() * 1e3,
+                load.latency_p99.as_secs_f64() * 1e3,
+                load.cpu / load.elapsed.as_secs_f64(),
+                1e6 * load.cpu / load.sent as f64
+            );
+        }
+        let expected =
+            ingest.load.sent + ingest.pipeline.sent + ingest.pipeline_sequential.sent + 1;
+        let all_accepted = runs.iter().all(|(_, load)| load.all_accepted());
         println!(
-            "  latency p50 {:.1} ms, p99 {:.1} ms; process CPU {:.1} s = {:.2} of {cores} cores busy, \
-             {:.0} µs CPU per request (server and load generator together)",
-            ingest.latency_p50.as_secs_f64() * 1e3,
-            ingest.latency_p99.as_secs_f64() * 1e3,
-            ingest.cpu,
-            ingest.cpu / ingest.elapsed.as_secs_f64(),
-            1e6 * ingest.cpu / ingest.sent as f64
-        );
-        let all_accepted = ingest.statuses.get(&202).copied() == Some(ingest.sent);
-        println!(
-            "  stored: {} activities ({} expected, with the warm-up request), {} inbox items; all 202: {}",
+            "  (CPU is the whole process: server, load generator, sink.) Stored: {} activities \
+             ({expected} expected, with the warm-up), {} inbox items; all answered 202: {}",
             ingest.activities_stored,
-            ingest.sent + 1,
             ingest.inbox_items,
             if all_accepted { "yes" } else { "NO" }
         );
@@ -972,7 +1117,8 @@ fn report(cores: usize, results: &Results) {
         println!();
         println!(
             "Fan-out: {FOLLOWERS} followers over {SHARED_INBOXES} shared inboxes of one sink host:port, \
-             delivery concurrency {DEFAULT_DELIVERY_CONCURRENCY} (default); times from the publish_note call"
+             delivery concurrency {}; times from the publish_note call",
+            results.fan_outs[0].delivery_concurrency
         );
     }
     for run in &results.fan_outs {
@@ -1009,13 +1155,17 @@ fn report(cores: usize, results: &Results) {
             run.queue.done
         );
         println!(
-            "    process CPU {:.1} s = {:.2} of {cores} cores busy; RSS before {}, peak {} {}; \
+            "    process CPU {:.1} s = {:.2} of {cores} cores busy; RSS before {}, peak {} (+{}) {}; \
              seeding took {:.2} s (not timed)",
             run.cpu,
             run.last
                 .map_or(f64::NAN, |last| run.cpu / last.as_secs_f64()),
             mib(run.rss_before),
             mib(run.peak_rss),
+            mib(run
+                .peak_rss
+                .zip(run.rss_before)
+                .map(|(peak, before)| peak - before)),
             if run.peak_is_per_run {
                 "(VmHWM, reset before the run)"
             } else {

@@ -23,6 +23,7 @@ pub const ENV_VARS: &[&str] = &[
     "ESTUARY_JOB_LEASE_SECS",
     "ESTUARY_FETCH_TIMEOUT_SECS",
     "ESTUARY_FETCH_MAX_BYTES",
+    "ESTUARY_WEBMENTION_RATE_PER_MINUTE",
     "ESTUARY_CONFIG",
     "RUST_LOG",
 ];
@@ -39,6 +40,7 @@ pub const DEFAULT_DELIVERY_HOST_CAP: u32 = 8;
 pub const DEFAULT_JOB_LEASE_SECS: u64 = 120;
 pub const DEFAULT_FETCH_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_FETCH_MAX_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_WEBMENTION_RATE_PER_MINUTE: u32 = 60;
 
 /// The validated settings of one process.
 #[derive(Debug, Clone)]
@@ -63,6 +65,8 @@ pub struct Config {
     pub fetch_timeout: Duration,
     /// Largest document fetched from another server.
     pub fetch_max_bytes: usize,
+    /// Webmentions accepted per source host per minute (more → 429).
+    pub webmention_rate_per_minute: u32,
     /// The `RUST_LOG` filter, if one was given.
     pub log_filter: Option<String>,
 }
@@ -97,6 +101,7 @@ struct FileSettings {
     job_lease_secs: Option<u64>,
     fetch_timeout_secs: Option<u64>,
     fetch_max_bytes: Option<usize>,
+    webmention_rate_per_minute: Option<u32>,
     log: Option<String>,
 }
 
@@ -182,7 +187,14 @@ impl Config {
             file.fetch_max_bytes,
             DEFAULT_FETCH_MAX_BYTES,
         )?;
+        let webmention_rate_per_minute = number(
+            &var,
+            "ESTUARY_WEBMENTION_RATE_PER_MINUTE",
+            file.webmention_rate_per_minute,
+            DEFAULT_WEBMENTION_RATE_PER_MINUTE,
+        )?;
         Ok(Config {
+            webmention_rate_per_minute,
             delivery_concurrency,
             delivery_host_cap,
             job_lease: Duration::from_secs(job_lease_secs),

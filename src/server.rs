@@ -151,6 +151,14 @@ pub fn workers(state: &AppState) -> Workers {
     for (kind, handler) in activitypub::handlers(&state.fed) {
         workers = workers.handle(kind, handler);
     }
+    workers = workers.handle(
+        crate::domain::actions::VERIFY_WEBMENTION,
+        Arc::new(crate::indieweb::receive::Verify(state.fed.clone())),
+    );
+    workers = workers.handle(
+        crate::domain::actions::SEND_WEBMENTION,
+        Arc::new(crate::indieweb::send::Send(state.fed.clone())),
+    );
     workers
 }
 

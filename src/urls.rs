@@ -9,6 +9,8 @@ use crate::config::host_of;
 pub const USERS: &str = "users";
 /// Path prefix of Group actors (rooms).
 pub const ROOMS: &str = "rooms";
+/// Path prefix of proxy actors standing for IndieWeb sites.
+pub const SITES: &str = "sites";
 
 /// Builds the URLs of local things from the instance's base URL.
 #[derive(Debug, Clone)]
@@ -81,7 +83,7 @@ impl Urls {
         if let Some(name) = path.strip_prefix("/@") {
             return Some((None, name));
         }
-        [USERS, ROOMS].into_iter().find_map(|prefix| {
+        [USERS, ROOMS, SITES].into_iter().find_map(|prefix| {
             let name = path
                 .strip_prefix('/')?
                 .strip_prefix(prefix)?
@@ -107,6 +109,24 @@ impl Urls {
     /// The Webmention endpoint.
     pub fn webmention(&self) -> String {
         self.path("/webmention")
+    }
+
+    /// Our h-entry page mirroring a post from elsewhere (the source of
+    /// the Webmentions we send for it).
+    pub fn mirror(&self, ap_id: &str) -> String {
+        let mut url = url::Url::parse(&self.path("/mirror")).expect("the base URL is valid");
+        url.query_pairs_mut().append_pair("id", ap_id);
+        url.to_string()
+    }
+
+    /// The page a Webmention about a post points at: the post's own page
+    /// when it was minted here, else its mirror.
+    pub fn page_of(&self, ap_id: &str) -> String {
+        if ap_id.starts_with(&format!("{}/objects/", self.origin())) {
+            ap_id.to_owned()
+        } else {
+            self.mirror(ap_id)
+        }
     }
 
     /// The Atom feed of an actor's public posts.

@@ -126,6 +126,7 @@ async fn clients_exchange_private_notes_through_their_outboxes() {
     assert_eq!(
         a.client
             .get(&note_id)
+            .header("accept", "application/activity+json")
             .bearer_auth(&alice_token)
             .send()
             .await
@@ -136,6 +137,7 @@ async fn clients_exchange_private_notes_through_their_outboxes() {
     assert_eq!(
         b.client
             .get(&reply_id)
+            .header("accept", "application/activity+json")
             .bearer_auth(&bob_token)
             .send()
             .await

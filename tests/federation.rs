@@ -189,6 +189,7 @@ async fn public_notes_are_in_the_outbox_and_pages_hold_twenty() {
     let page1: Value = a
         .client
         .get(first)
+        .header("accept", "application/activity+json")
         .send()
         .await
         .unwrap()
@@ -205,6 +206,7 @@ async fn public_notes_are_in_the_outbox_and_pages_hold_twenty() {
     let page3: Value = a
         .client
         .get(a.url("/users/alice/outbox?page=3"))
+        .header("accept", "application/activity+json")
         .send()
         .await
         .unwrap()
@@ -216,7 +218,16 @@ async fn public_notes_are_in_the_outbox_and_pages_hold_twenty() {
     assert_eq!(page3["prev"], a.url("/users/alice/outbox?page=2"));
     // Public objects are served to anyone.
     let id = page3["orderedItems"][4]["object"]["id"].as_str().unwrap();
-    let note: Value = a.client.get(id).send().await.unwrap().json().await.unwrap();
+    let note: Value = a
+        .client
+        .get(id)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(note["content"], "<p>note 0</p>");
     assert_eq!(
         a.get("/users/alice/outbox?page=0", None).await.status(),

@@ -85,12 +85,18 @@ async fn fan_out(fed: &Federation, job: &Job) -> JobOutcome {
         if is_public_address(address) {
             continue;
         }
-        if sender.followers_url.as_deref() == Some(address.as_str()) {
-            match follows::followers(&fed.store, sender.id).await {
-                Ok(followers) => recipients.extend(followers),
-                Err(error) => return retry(error),
+        // A local account's followers: the sender's own, or a thread's
+        // audience a reply is forwarded to.
+        match accounts::find_local_by_followers_url(&fed.store, address).await {
+            Ok(Some(owner)) => {
+                match follows::followers(&fed.store, owner.id).await {
+                    Ok(followers) => recipients.extend(followers),
+                    Err(error) => return retry(error),
+                }
+                continue;
             }
-            continue;
+            Ok(None) => {}
+            Err(error) => return retry(error),
         }
         match resolve::actor(fed, address).await {
             Ok(account) => recipients.push(account),

@@ -66,11 +66,22 @@ pub struct Account {
     pub summary: Option<String>,
     pub avatar_url: Option<String>,
     pub manually_approves_followers: bool,
+    /// For proxy actors: the site they stand for.
+    pub site_url: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
 impl Account {
+    /// The path prefix of a local actor's URLs.
+    pub fn path_prefix(&self) -> &'static str {
+        if self.site_url.is_some() {
+            crate::urls::SITES
+        } else {
+            self.kind.path_prefix()
+        }
+    }
+
     pub fn is_local(&self) -> bool {
         self.domain.is_none()
     }
@@ -103,6 +114,7 @@ pub(crate) fn row_to_account(row: AccountRow) -> Account {
         summary: row.summary,
         avatar_url: row.avatar_url,
         manually_approves_followers: row.manually_approves_followers,
+        site_url: row.site_url,
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -158,8 +170,7 @@ async fn create_local(
     let shared_inbox = urls.shared_inbox();
     store
         .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 let owner_id = match &owner {
                     Some(owner) => Some(
                         rows::find_local(conn, owner)?
@@ -192,6 +203,7 @@ async fn create_local(
                     updated_at: now,
                     key_id: Some(&key_id),
                     fetched_at: None,
+                    site_url: None,
                 };
                 match rows::insert(conn, &row) {
                     Ok(row) => Ok(row_to_account(row)),
@@ -295,6 +307,7 @@ pub async fn upsert_remote(store: &Store, actor: RemoteActor) -> Result<Account,
                 updated_at: now,
                 key_id: Some(&actor.key_id),
                 fetched_at: Some(now),
+                site_url: None,
             };
             Ok(row_to_account(rows::upsert_remote(conn, &row)?))
         })
@@ -347,6 +360,7 @@ pub async fn ensure_instance_actor(store: &Store, urls: &Urls) -> Result<Account
                 updated_at: now,
                 key_id: Some(&key_id),
                 fetched_at: None,
+                site_url: None,
             };
             match rows::insert(conn, &row) {
                 Ok(row) => Ok(row_to_account(row)),
@@ -356,5 +370,117 @@ pub async fn ensure_instance_actor(store: &Store, urls: &Urls) -> Result<Account
                 Err(e) => Err(e.into()),
             }
         })
+        .await
+}
+
+/// What a site's h-card says about its author.
+#[derive(Debug, Clone, Default)]
+pub struct SiteProfile {
+    /// The site's origin with a trailing slash (`https://site.example/`).
+    pub site_url: String,
+    /// Its host, the proxy actor's user name.
+    pub domain: String,
+    pub name: Option<String>,
+    pub photo: Option<String>,
+}
+
+/// The proxy actor of a site, created the first time the site appears and
+/// refreshed from its h-card afterwards.
+pub async fn ensure_proxy(
+    store: &Store,
+    urls: &Urls,
+    site: SiteProfile,
+) -> Result<Account, DomainError> {
+    let existing = {
+        let site_url = site.site_url.clone();
+        store
+            .run(move |conn| Ok::<_, DomainError>(rows::find_by_site(conn, &site_url)?))
+            .await?
+    };
+    if let Some(row) = existing {
+        let changed = row.display_name != site.name || row.avatar_url != site.photo;
+        if !changed {
+            return Ok(row_to_account(row));
+        }
+        return store
+            .run(move |conn| {
+                rows::update_profile(
+                    conn,
+                    row.id,
+                    site.name.as_deref(),
+                    site.photo.as_deref(),
+                    Utc::now().naive_utc(),
+                )?;
+                Ok(rows::find(conn, row.id)?
+                    .map(row_to_account)
+                    .expect("just updated"))
+            })
+            .await;
+    }
+    let keys = tokio::task::spawn_blocking(generate_key_pair)
+        .await
+        .map_err(|_| crate::store::StoreError::Cancelled)??;
+    let actor = urls.actor(crate::urls::SITES, &site.domain);
+    let shared_inbox = urls.shared_inbox();
+    store
+        .run(move |conn| {
+            let now = Utc::now().naive_utc();
+            let key_id = format!("{}#main-key", actor.actor);
+            let row = NewAccountRow {
+                kind: AccountKind::Person.as_str(),
+                username: &site.domain,
+                domain: None,
+                actor_url: &actor.actor,
+                inbox_url: &actor.inbox,
+                shared_inbox_url: Some(&shared_inbox),
+                outbox_url: Some(&actor.outbox),
+                followers_url: Some(&actor.followers),
+                following_url: Some(&actor.following),
+                profile_url: Some(&site.site_url),
+                public_key_pem: &keys.public_pem,
+                private_key_pem: Some(&keys.private_pem),
+                display_name: site.name.as_deref(),
+                summary: None,
+                avatar_url: site.photo.as_deref(),
+                manually_approves_followers: false,
+                owner_id: None,
+                created_at: now,
+                updated_at: now,
+                key_id: Some(&key_id),
+                fetched_at: None,
+                site_url: Some(&site.site_url),
+            };
+            match rows::insert(conn, &row) {
+                Ok(row) => Ok(row_to_account(row)),
+                // Another worker created it meanwhile.
+                Err(e) if is_unique_violation(&e) => rows::find_by_site(conn, &site.site_url)?
+                    .map(row_to_account)
+                    .ok_or(DomainError::Store(e.into())),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+}
+
+/// The proxy actor with this user name (its site's host).
+pub async fn find_proxy(store: &Store, domain: &str) -> Result<Option<Account>, DomainError> {
+    let domain = domain.to_ascii_lowercase();
+    store
+        .run(move |conn| {
+            Ok(rows::find_local(conn, &domain)?
+                .filter(|row| row.site_url.is_some())
+                .map(row_to_account))
+        })
+        .await
+}
+
+/// The local account whose followers collection is `url`.
+pub async fn find_local_by_followers_url(
+    store: &Store,
+    url: &str,
+) -> Result<Option<Account>, DomainError> {
+    let url = url.to_owned();
+    store
+        .run(move |conn| Ok(rows::find_local_by_followers_url(conn, &url)?.map(row_to_account)))
         .await
 }

@@ -12,6 +12,10 @@ use crate::store::jobs::{self, NewJobRow};
 pub const FAN_OUT: &str = "fanout";
 /// Job kind of [`Action::Deliver`].
 pub const DELIVER: &str = "deliver";
+/// Job kind of [`Action::VerifyWebmention`].
+pub const VERIFY_WEBMENTION: &str = "webmention_verify";
+/// Job kind of [`Action::SendWebmention`].
+pub const SEND_WEBMENTION: &str = "webmention_send";
 
 /// A side effect to carry out after a change is committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +34,20 @@ pub enum Action {
         sender_id: i64,
         inbox: String,
     },
+    /// Verify a received Webmention (fetch the source, convert it).
+    VerifyWebmention {
+        id: i64,
+        source: String,
+        /// When it was (re)sent: a re-send is new work.
+        received_at: String,
+    },
+    /// Send a Webmention from one of our pages to a site.
+    SendWebmention {
+        source: String,
+        target: String,
+        /// Distinguishes re-sends after an update or delete.
+        version: String,
+    },
 }
 
 impl Action {
@@ -37,6 +55,8 @@ impl Action {
         match self {
             Action::FanOut { .. } => FAN_OUT,
             Action::Deliver { .. } => DELIVER,
+            Action::VerifyWebmention { .. } => VERIFY_WEBMENTION,
+            Action::SendWebmention { .. } => SEND_WEBMENTION,
         }
     }
 
@@ -47,17 +67,30 @@ impl Action {
             Action::Deliver {
                 activity, inbox, ..
             } => format!("deliver {activity} {inbox}"),
+            Action::VerifyWebmention {
+                id, received_at, ..
+            } => format!("webmention {id} {received_at}"),
+            Action::SendWebmention {
+                source,
+                target,
+                version,
+            } => format!("send-webmention {source} {target} {version}"),
         }
     }
 
     /// The host a job talks to, for the per-host concurrency cap.
     pub fn host(&self) -> Option<String> {
-        match self {
-            Action::FanOut { .. } => None,
-            Action::Deliver { inbox, .. } => url::Url::parse(inbox)
+        let host = |url: &str| {
+            url::Url::parse(url)
                 .ok()
                 .filter(|u| u.host_str().is_some())
-                .map(|u| crate::config::host_of(&u)),
+                .map(|u| crate::config::host_of(&u))
+        };
+        match self {
+            Action::FanOut { .. } => None,
+            Action::Deliver { inbox, .. } => host(inbox),
+            Action::VerifyWebmention { source, .. } => host(source),
+            Action::SendWebmention { target, .. } => host(target),
         }
     }
 }

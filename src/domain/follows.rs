@@ -2,7 +2,6 @@
 //! undoing them, and the collections they form.
 
 use chrono::Utc;
-use diesel::Connection;
 
 use super::DomainError;
 use super::accounts::{Account, row_to_account};
@@ -36,7 +35,7 @@ pub async fn receive_follow(
     let (follower, followee) = (follower.clone(), followee.clone());
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 if insert_activity(conn, &follow)?.is_none() {
                     return Ok(Applied::Replay);
                 }
@@ -84,7 +83,7 @@ pub async fn request_follow(
     let (follower, followee) = (follower.clone(), followee.clone());
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 insert_activity(conn, &follow)?
                     .ok_or_else(|| DomainError::Conflict(follow.ap_id.clone()))?;
                 rows::upsert(
@@ -123,7 +122,7 @@ pub async fn receive_follow_answer(
     let actor_id = actor.id;
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 let Some(follow) = rows::find_by_ap_id(conn, &follow_ap_id)? else {
                     return Ok(Applied::Ignored);
                 };
@@ -154,7 +153,7 @@ pub async fn receive_unfollow(
     let (follower_id, followee_id) = (follower.id, followee.id);
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 if insert_activity(conn, &undo)?.is_none() {
                     return Ok(Applied::Replay);
                 }
@@ -179,7 +178,7 @@ pub async fn receive_reaction(
     let actor_id = actor.id;
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 if insert_activity(conn, &activity)?.is_none() {
                     return Ok(Applied::Replay);
                 }
@@ -209,7 +208,7 @@ pub async fn receive_unreact(
     let actor_id = actor.id;
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 if insert_activity(conn, &undo)?.is_none() {
                     return Ok(Applied::Replay);
                 }
@@ -235,7 +234,7 @@ pub async fn receive_block(
     let (blocker_id, blocked_id) = (blocker.id, blocked.id);
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 if insert_activity(conn, &activity)?.is_none() {
                     return Ok(Applied::Replay);
                 }

@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod posts;
 pub mod publish;
 pub mod tokens;
+pub mod webmentions;
 
 use crate::store::StoreError;
 

@@ -5,7 +5,6 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use chrono::{Duration, Utc};
-use diesel::Connection;
 
 use super::DomainError;
 use super::accounts::{Account, AccountKind, row_to_account};
@@ -351,7 +350,7 @@ pub async fn decide(
     let code_hash = hash_token(&code);
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 let Some(grant) = rows::find_grant_by_consent(conn, &consent_hash)? else {
                     return Ok(None);
                 };
@@ -432,7 +431,7 @@ pub async fn exchange_code(
     let code_hash = hash_token(&exchange.code);
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 let now = Utc::now().naive_utc();
                 let Some(grant) = rows::find_grant_by_code(conn, &code_hash)? else {
                     return Ok(Err(OAuthError::InvalidGrant("unknown code")));

@@ -3,7 +3,6 @@
 //! and reading them back for a given viewer.
 
 use chrono::{NaiveDateTime, Utc};
-use diesel::Connection;
 
 use super::DomainError;
 use super::accounts::Account;
@@ -186,8 +185,9 @@ pub(crate) fn insert_post(conn: &mut AnyConnection, post: &NewPost) -> Result<()
 }
 
 /// Local accounts an activity from `sender` reaches: those addressed by
-/// actor id, and the sender's local followers when its followers
-/// collection is addressed.
+/// actor id, and the local followers of every account whose followers
+/// collection is addressed (the sender's own, or, when a reply is
+/// forwarded to a thread's audience, another's).
 pub(crate) fn local_recipients(
     conn: &mut AnyConnection,
     sender: &Account,
@@ -200,12 +200,12 @@ pub(crate) fn local_recipients(
         .filter(accounts::actor_url.eq_any(addressees))
         .select(accounts::id)
         .load(conn)?;
-    if sender
-        .followers_url
-        .as_ref()
-        .is_some_and(|f| addressees.contains(f))
-    {
-        ids.extend(follows::local_followers(conn, sender.id)?);
+    let followed: Vec<i64> = accounts::table
+        .filter(accounts::followers_url.eq_any(addressees))
+        .select(accounts::id)
+        .load(conn)?;
+    for account_id in followed {
+        ids.extend(follows::local_followers(conn, account_id)?);
     }
     ids.sort_unstable();
     ids.dedup();
@@ -220,15 +220,17 @@ pub async fn receive_create(
     sender: &Account,
     activity: NewActivity,
     post: NewPost,
+    follow_ups: Vec<Action>,
 ) -> Result<Applied, DomainError> {
     let sender = sender.clone();
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 let Some(stored) = insert_activity(conn, &activity)? else {
                     return Ok(Applied::Replay);
                 };
                 insert_post(conn, &post)?;
+                actions::enqueue(conn, &follow_ups)?;
                 let recipients = local_recipients(conn, &sender, &activity.addressees)?;
                 let filed =
                     inbox_items::file(conn, &recipients, stored.id, Utc::now().naive_utc())?;
@@ -259,7 +261,7 @@ pub async fn receive_update(
     let actor_id = actor.id;
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 let Some(object) = object_rows::find_by_ap_id(conn, &object_ap_id)? else {
                     return Ok(Applied::Ignored);
                 };
@@ -295,11 +297,12 @@ pub async fn receive_delete(
     actor: &Account,
     activity: NewActivity,
     object_ap_id: String,
+    follow_ups: Vec<Action>,
 ) -> Result<Applied, DomainError> {
     let actor_id = actor.id;
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 let Some(object) = object_rows::find_by_ap_id(conn, &object_ap_id)? else {
                     return Ok(Applied::Ignored);
                 };
@@ -310,6 +313,7 @@ pub async fn receive_delete(
                     return Ok(Applied::Replay);
                 }
                 object_rows::mark_deleted(conn, object.id, Utc::now().naive_utc())?;
+                actions::enqueue(conn, &follow_ups)?;
                 Ok(Applied::Stored { filed: 0 })
             })
         })
@@ -506,11 +510,12 @@ pub async fn delete_local(
     author: &Account,
     object_ap_id: String,
     delete: NewActivity,
+    follow_ups: Vec<Action>,
 ) -> Result<(), DomainError> {
     let author = author.clone();
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 let object = object_rows::find_by_ap_id(conn, &object_ap_id)?
                     .filter(|o| o.local && o.deleted_at.is_none())
                     .ok_or_else(|| DomainError::NoSuchObject(object_ap_id.clone()))?;
@@ -520,6 +525,7 @@ pub async fn delete_local(
                 insert_activity(conn, &delete)?
                     .ok_or_else(|| DomainError::Conflict(delete.ap_id.clone()))?;
                 object_rows::mark_deleted(conn, object.id, Utc::now().naive_utc())?;
+                actions::enqueue(conn, &follow_ups)?;
                 actions::enqueue(
                     conn,
                     &[Action::FanOut {
@@ -607,6 +613,20 @@ pub async fn public_posts_of(
                 .map(row_to_post)
                 .collect();
             Ok(Page { items, total })
+        })
+        .await
+}
+
+/// The post `author_id` published from the page at `url` (IndieWeb sources).
+pub async fn find_by_source(
+    store: &Store,
+    url: &str,
+    author_id: i64,
+) -> Result<Option<Post>, DomainError> {
+    let url = url.to_owned();
+    store
+        .run(move |conn| {
+            Ok(object_rows::find_by_url_and_author(conn, &url, author_id)?.map(row_to_post))
         })
         .await
 }

@@ -3,7 +3,6 @@
 //! in one transaction, filed for local addressees and queued for delivery.
 
 use chrono::Utc;
-use diesel::Connection;
 
 use super::DomainError;
 use super::accounts::Account;
@@ -144,10 +143,22 @@ pub async fn publish(
     activity: NewActivity,
     effect: LocalEffect,
 ) -> Result<(), DomainError> {
+    publish_with(store, author, activity, effect, Vec::new()).await
+}
+
+/// [`publish`], queueing `follow_ups` (e.g. Webmentions) in the same
+/// transaction.
+pub async fn publish_with(
+    store: &Store,
+    author: &Account,
+    activity: NewActivity,
+    effect: LocalEffect,
+    follow_ups: Vec<Action>,
+) -> Result<(), DomainError> {
     let author = author.clone();
     store
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::store::write_transaction(conn, |conn| {
                 let stored = insert_activity(conn, &activity)?
                     .ok_or_else(|| DomainError::Conflict(activity.ap_id.clone()))?;
                 apply(conn, &author, &activity, &effect)?;
@@ -161,6 +172,7 @@ pub async fn publish(
                         addressees: activity.addressees.clone(),
                     }],
                 )?;
+                actions::enqueue(conn, &follow_ups)?;
                 Ok(())
             })
         })

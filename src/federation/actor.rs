@@ -170,6 +170,7 @@ mod tests {
             summary: Some("Seeds & <weeds>\n\nSecond".into()),
             avatar_url: None,
             manually_approves_followers: true,
+            site_url: None,
             created_at: chrono::DateTime::from_timestamp(1_700_000_000, 0)
                 .unwrap()
                 .naive_utc(),

@@ -204,6 +204,7 @@ mod tests {
             summary: None,
             avatar_url: None,
             manually_approves_followers: false,
+            site_url: None,
             created_at: at,
             updated_at: at,
         }

@@ -6,15 +6,18 @@ use chrono::Utc;
 
 use super::builders::{
     Mention, NoteDraft, build_create, build_delete, build_follow, build_note, build_tombstone,
+    timestamp,
 };
 use super::ctx::Federation;
 use super::resolve::{self, ResolveError};
 use crate::domain::DomainError;
 use crate::domain::accounts::Account;
+use crate::domain::audience::Visibility;
 use crate::domain::audience::classify;
 use crate::domain::follows;
 use crate::domain::posts::{self, NewActivity, NewPost};
 use crate::domain::publish::{self, LocalEffect};
+use crate::domain::webmentions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -118,7 +121,21 @@ pub async fn publish_note(
         local: true,
         published: now,
     };
-    publish::publish(&fed.store, author, activity, LocalEffect::Post(post)).await?;
+    let mut follow_ups = Vec::new();
+    if let (Some(parent), Visibility::Public) = (&post.in_reply_to, visibility) {
+        let version = timestamp(now);
+        follow_ups.extend(
+            webmentions::follow_up_for(&fed.store, &object_id, parent, true, &version).await?,
+        );
+    }
+    publish::publish_with(
+        &fed.store,
+        author,
+        activity,
+        LocalEffect::Post(post),
+        follow_ups,
+    )
+    .await?;
     fed.wake.notify_one();
     Ok(Published {
         object_id,
@@ -185,7 +202,21 @@ pub async fn delete_note(
         local: true,
         published: now,
     };
-    posts::delete_local(&fed.store, author, object_id.to_owned(), activity).await?;
+    let mut follow_ups = Vec::new();
+    if let (Some(parent), Visibility::Public) = (&post.in_reply_to, post.visibility) {
+        let version = format!("deleted {}", timestamp(now));
+        follow_ups.extend(
+            webmentions::follow_up_for(&fed.store, object_id, parent, true, &version).await?,
+        );
+    }
+    posts::delete_local(
+        &fed.store,
+        author,
+        object_id.to_owned(),
+        activity,
+        follow_ups,
+    )
+    .await?;
     fed.wake.notify_one();
     Ok(id)
 }

@@ -3,5 +3,9 @@
 //! conversion.
 
 pub mod atom;
+pub mod convert;
 pub mod discovery;
+pub mod links;
 pub mod mf2;
+pub mod receive;
+pub mod send;

@@ -32,6 +32,7 @@ pub struct AccountRow {
     pub updated_at: NaiveDateTime,
     pub key_id: Option<String>,
     pub fetched_at: Option<NaiveDateTime>,
+    pub site_url: Option<String>,
 }
 
 /// A row about to be inserted.
@@ -59,6 +60,7 @@ pub struct NewAccountRow<'a> {
     pub updated_at: NaiveDateTime,
     pub key_id: Option<&'a str>,
     pub fetched_at: Option<NaiveDateTime>,
+    pub site_url: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut AnyConnection, row: &NewAccountRow<'_>) -> QueryResult<AccountRow> {
@@ -156,4 +158,43 @@ pub fn private_key_pem(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<
         .first::<Option<String>>(conn)
         .optional()
         .map(Option::flatten)
+}
+
+/// The proxy actor standing for a site.
+pub fn find_by_site(conn: &mut AnyConnection, site_url: &str) -> QueryResult<Option<AccountRow>> {
+    accounts::table
+        .filter(accounts::site_url.eq(site_url))
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Refreshes a proxy actor's name and photo from its site's h-card.
+pub fn update_profile(
+    conn: &mut AnyConnection,
+    id: i64,
+    display_name: Option<&str>,
+    avatar_url: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::display_name.eq(display_name),
+            accounts::avatar_url.eq(avatar_url),
+            accounts::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// The local account whose followers collection is `url`.
+pub fn find_local_by_followers_url(
+    conn: &mut AnyConnection,
+    url: &str,
+) -> QueryResult<Option<AccountRow>> {
+    accounts::table
+        .filter(accounts::followers_url.eq(url))
+        .filter(accounts::domain.is_null())
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()
 }

@@ -13,6 +13,7 @@ pub mod objects;
 pub mod reactions;
 pub mod schema;
 pub mod tokens;
+pub mod webmentions;
 
 use std::time::Duration;
 
@@ -153,6 +154,47 @@ fn run_migrations(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
             applied
         }
     }
+}
+
+/// Runs `work` in a write transaction. On SQLite it begins `IMMEDIATE`, so
+/// the write lock is taken (waiting up to the busy timeout) before the
+/// first read: a deferred transaction that reads, then writes, fails at once
+/// with "database is locked" when another writer got there first.
+pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::Connection;
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if matches!(conn, AnyConnection::Postgresql(_)) {
+        return conn.transaction(work);
+    }
+    if let AnyConnection::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    }
+    let result = work(conn);
+    if let AnyConnection::Sqlite(c) = conn {
+        match &result {
+            Ok(_) => {
+                if let Err(error) = <AnsiTransactionManager as TransactionManager<
+                    diesel::SqliteConnection,
+                >>::commit_transaction(c)
+                {
+                    let _ = <AnsiTransactionManager as TransactionManager<
+                        diesel::SqliteConnection,
+                    >>::rollback_transaction(c);
+                    return Err(error.into());
+                }
+            }
+            Err(_) => {
+                let _ = <AnsiTransactionManager as TransactionManager<
+                    diesel::SqliteConnection,
+                >>::rollback_transaction(c);
+            }
+        }
+    }
+    result
 }
 
 /// True when a query failed on a unique constraint.

@@ -147,3 +147,18 @@ pub fn count_public_by_author(conn: &mut AnyConnection, author_id: i64) -> Query
         .count()
         .get_result(conn)
 }
+
+/// The post an author published from this source URL.
+pub fn find_by_url_and_author(
+    conn: &mut AnyConnection,
+    url: &str,
+    author_id: i64,
+) -> QueryResult<Option<ObjectRow>> {
+    objects::table
+        .filter(objects::url.eq(url))
+        .filter(objects::author_id.eq(author_id))
+        .order(objects::id.desc())
+        .select(ObjectRow::as_select())
+        .first(conn)
+        .optional()
+}

@@ -25,6 +25,7 @@ diesel::table! {
         key_id -> Nullable<Text>,
         fetched_at -> Nullable<Timestamp>,
         password_hash -> Nullable<Text>,
+        site_url -> Nullable<Text>,
     }
 }
 
@@ -155,6 +156,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     oauth_clients,
     oauth_grants,
+    webmentions,
 );
 
 diesel::table! {
@@ -183,5 +185,20 @@ diesel::table! {
         expires_at -> Timestamp,
         approved_at -> Nullable<Timestamp>,
         used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webmentions (id) {
+        id -> BigInt,
+        token -> Text,
+        source -> Text,
+        target -> Text,
+        source_host -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        object_ap_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }

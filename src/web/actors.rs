@@ -33,6 +33,17 @@ pub async fn room(
     render(&state, &account, representation)
 }
 
+/// `GET /sites/{domain}`: the proxy actor of an IndieWeb site.
+pub async fn site(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    representation: Representation,
+) -> Result<Response, WebError> {
+    let account =
+        super::collections::owner::<{ super::collections::SITE }>(&state, &domain).await?;
+    render(&state, &account, representation)
+}
+
 /// `GET /@{name}`: the profile page of a user or room.
 pub async fn profile(
     State(state): State<AppState>,

@@ -43,16 +43,24 @@ impl PageQuery {
     }
 }
 
-/// The local owner of a collection: a room when `ROOM`, else a user.
-async fn owner<const ROOM: bool>(state: &AppState, name: &str) -> Result<Account, WebError> {
-    let kind = if ROOM {
+/// Which local actors a route serves.
+pub const USER: u8 = 0;
+pub const ROOM: u8 = 1;
+pub const SITE: u8 = 2;
+
+/// The local owner of a collection: a user, a room or a site's proxy.
+pub async fn owner<const KIND: u8>(state: &AppState, name: &str) -> Result<Account, WebError> {
+    let found = match KIND {
+        SITE => accounts::find_proxy(&state.store, name).await?,
+        _ => accounts::find_local(&state.store, name).await?,
+    };
+    let kind = if KIND == ROOM {
         AccountKind::Group
     } else {
         AccountKind::Person
     };
-    accounts::find_local(&state.store, name)
-        .await?
-        .filter(|a| a.kind == kind)
+    found
+        .filter(|a| a.kind == kind && (a.site_url.is_some() == (KIND == SITE)))
         .ok_or_else(WebError::not_found)
 }
 
@@ -83,14 +91,14 @@ pub fn render_page(
 
 /// `GET /{users|rooms}/{name}/outbox`: what the reader may see, as an
 /// OrderedCollection or, for a browser, an h-feed of the public posts.
-pub async fn outbox<const ROOM: bool>(
+pub async fn outbox<const KIND: u8>(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(query): Query<PageQuery>,
     representation: Representation,
     Requester(requester): Requester,
 ) -> Result<Response, WebError> {
-    let account = owner::<ROOM>(&state, &name).await?;
+    let account = owner::<KIND>(&state, &name).await?;
     let page = query.number()?;
     if representation == Representation::Html {
         return feed_page(&state, &account, page.unwrap_or(1)).await;
@@ -113,24 +121,24 @@ pub async fn outbox<const ROOM: bool>(
 }
 
 /// `GET /{users|rooms}/{name}/followers`
-pub async fn followers<const ROOM: bool>(
+pub async fn followers<const KIND: u8>(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, WebError> {
-    let account = owner::<ROOM>(&state, &name).await?;
+    let account = owner::<KIND>(&state, &name).await?;
     let all = follows::followers(&state.store, account.id).await?;
     let id = account.followers_url.clone().unwrap_or_default();
     actor_page(&id, query.number()?, all)
 }
 
 /// `GET /{users|rooms}/{name}/following`
-pub async fn following<const ROOM: bool>(
+pub async fn following<const KIND: u8>(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, WebError> {
-    let account = owner::<ROOM>(&state, &name).await?;
+    let account = owner::<KIND>(&state, &name).await?;
     let all = follows::following(&state.store, account.id).await?;
     let id = account.following_url.clone().unwrap_or_default();
     actor_page(&id, query.number()?, all)
@@ -224,11 +232,11 @@ async fn feed_page(state: &AppState, account: &Account, page: i64) -> Result<Res
 }
 
 /// `GET /{users|rooms}/{name}/feed.atom`: the public posts as Atom.
-pub async fn atom<const ROOM: bool>(
+pub async fn atom<const KIND: u8>(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, WebError> {
-    let account = owner::<ROOM>(&state, &name).await?;
+    let account = owner::<KIND>(&state, &name).await?;
     let found = posts::public_posts_of(&state.store, account.id, 0, PAGE_SIZE).await?;
     let profile = account
         .profile_url

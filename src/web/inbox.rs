@@ -49,6 +49,25 @@ pub async fn room(
     accept(&state, target, &method, &uri, &headers, &body).await
 }
 
+/// `POST /sites/{domain}/inbox`: a proxy actor's inbox.
+pub async fn site(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, WebError> {
+    let target = match accounts::find_proxy(&state.store, &domain).await? {
+        Some(account) => InboxTarget::Account(Box::new(account)),
+        None => {
+            state.fed.metrics.increment(INBOX_REQUESTS, "not_found");
+            return Err(WebError::not_found());
+        }
+    };
+    accept(&state, target, &method, &uri, &headers, &body).await
+}
+
 /// `POST /actor/inbox`: the instance actor's inbox.
 pub async fn instance(
     State(state): State<AppState>,

@@ -9,11 +9,13 @@ pub mod error;
 mod health;
 mod inbox;
 mod metrics;
+mod mirror;
 pub mod negotiate;
 mod oauth;
 mod objects;
 mod pages;
 pub mod signed;
+mod webmention;
 mod well_known;
 
 use std::sync::Arc;
@@ -88,6 +90,24 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{name}", get(actors::user))
         .route("/rooms/{name}", get(actors::room))
         .route("/actor", get(actors::instance))
+        .route("/sites/{name}", get(actors::site))
+        .route("/sites/{name}/inbox", post(inbox::site))
+        .route(
+            "/sites/{name}/outbox",
+            get(collections::outbox::<{ collections::SITE }>),
+        )
+        .route(
+            "/sites/{name}/followers",
+            get(collections::followers::<{ collections::SITE }>),
+        )
+        .route(
+            "/sites/{name}/following",
+            get(collections::following::<{ collections::SITE }>),
+        )
+        .route(
+            "/sites/{name}/feed.atom",
+            get(collections::atom::<{ collections::SITE }>),
+        )
         .route("/inbox", post(inbox::shared))
         .route(
             "/users/{name}/inbox",
@@ -97,32 +117,44 @@ pub fn router(state: AppState) -> Router {
         .route("/actor/inbox", post(inbox::instance))
         .route(
             "/users/{name}/outbox",
-            get(collections::outbox::<false>).post(client::post_outbox),
+            get(collections::outbox::<{ collections::USER }>).post(client::post_outbox),
         )
-        .route("/rooms/{name}/outbox", get(collections::outbox::<true>))
+        .route(
+            "/rooms/{name}/outbox",
+            get(collections::outbox::<{ collections::ROOM }>),
+        )
         .route(
             "/users/{name}/followers",
-            get(collections::followers::<false>),
+            get(collections::followers::<{ collections::USER }>),
         )
         .route(
             "/rooms/{name}/followers",
-            get(collections::followers::<true>),
+            get(collections::followers::<{ collections::ROOM }>),
         )
         .route(
             "/users/{name}/following",
-            get(collections::following::<false>),
+            get(collections::following::<{ collections::USER }>),
         )
         .route(
             "/rooms/{name}/following",
-            get(collections::following::<true>),
+            get(collections::following::<{ collections::ROOM }>),
         )
-        .route("/users/{name}/feed.atom", get(collections::atom::<false>))
-        .route("/rooms/{name}/feed.atom", get(collections::atom::<true>))
+        .route(
+            "/users/{name}/feed.atom",
+            get(collections::atom::<{ collections::USER }>),
+        )
+        .route(
+            "/rooms/{name}/feed.atom",
+            get(collections::atom::<{ collections::ROOM }>),
+        )
         .route("/objects/{id}", get(objects::object))
         .route("/objects/{id}/replies", get(collections::replies))
         .route("/contexts/{id}", get(collections::context))
         .route("/activities/{id}", get(objects::activity))
         .route("/metrics", get(metrics::metrics))
+        .route("/webmention", post(webmention::receive))
+        .route("/mirror", get(mirror::mirror))
+        .route("/webmention/{token}", get(webmention::status))
         .route(
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),

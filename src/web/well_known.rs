@@ -42,7 +42,10 @@ async fn find_resource(
             if name == accounts::INSTANCE_ACTOR || name.eq_ignore_ascii_case(&host) {
                 return Ok(Some((*state.fed.instance_actor).clone()));
             }
-            Ok(accounts::find_local(&state.store, &name).await?)
+            Ok(match accounts::find_local(&state.store, &name).await? {
+                Some(found) => Some(found),
+                None => accounts::find_proxy(&state.store, &name).await?,
+            })
         }
         ResourceQuery::Url(url) if url == state.urls.instance_actor() => {
             Ok(Some((*state.fed.instance_actor).clone()))
@@ -54,8 +57,11 @@ async fn find_resource(
                     false => Err(not_here()),
                 };
             };
-            let account = accounts::find_local(&state.store, name).await?;
-            Ok(account.filter(|a| prefix.is_none_or(|p| p == a.kind.path_prefix())))
+            let account = match accounts::find_local(&state.store, name).await? {
+                Some(found) => Some(found),
+                None => accounts::find_proxy(&state.store, name).await?,
+            };
+            Ok(account.filter(|a| prefix.is_none_or(|p| p == a.path_prefix())))
         }
     }
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod sink;
+pub mod site;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -155,6 +156,14 @@ impl TestServer {
 
     /// Starts on `db`, letting the caller adjust the settings first.
     pub async fn start_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
+        // Server logs show with a failing test (`RUST_LOG` to choose).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base_url = format!("http://{addr}");

@@ -6,6 +6,7 @@ use chrono::Utc;
 use super::{Inbound, InboxError, embedded_object};
 use crate::domain::audience::classify;
 use crate::domain::posts::{self, Applied, NewPost};
+use crate::domain::webmentions;
 use crate::federation::sanitize::sanitize_html;
 use crate::federation::wire::{self, field_id, text, type_of};
 
@@ -57,5 +58,27 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
     let mut activity = inbound.to_new_activity(Some(id));
     activity.addressees = addressees;
     activity.visibility = visibility;
-    Ok(posts::receive_create(&inbound.fed.store, inbound.actor, activity, post).await?)
+    // A public reply to a post that came from a site goes back to the site
+    // as a Webmention from our mirror of it.
+    let mut follow_ups = Vec::new();
+    if let (Some(parent), crate::domain::audience::Visibility::Public) =
+        (&post.in_reply_to, visibility)
+    {
+        let source = inbound.fed.urls.mirror(id);
+        let version = crate::federation::builders::timestamp(post.published);
+        follow_ups.extend(
+            webmentions::follow_up_for(&inbound.fed.store, &source, parent, false, &version)
+                .await?,
+        );
+    }
+    let applied = posts::receive_create(
+        &inbound.fed.store,
+        inbound.actor,
+        activity,
+        post,
+        follow_ups,
+    )
+    .await?;
+    inbound.fed.wake.notify_one();
+    Ok(applied)
 }

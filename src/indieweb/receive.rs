@@ -1,0 +1,547 @@
+//! Verifying a received Webmention (queued, one job per mention): fetch the
+//! source, check that it links to the target, read its h-entry and author,
+//! and publish it through the site's proxy actor — a Create, an Update when
+//! the content changed, a Like or Announce — or withdraw it when the source
+//! is gone or no longer links.
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::convert::{Entry, EntryKind, entry_to_note, hentry_to_entry};
+use super::links::page_facts;
+use super::mf2::{self, AuthorRef, Item};
+use crate::delivery::{BoxFuture, Job, JobHandler, JobOutcome};
+use crate::domain::DomainError;
+use crate::domain::accounts::{self, Account, SiteProfile};
+use crate::domain::actions::Action;
+use crate::domain::audience::{PUBLIC, classify};
+use crate::domain::posts::{self, NewActivity, NewPost, PostChanges};
+use crate::domain::publish::{self, LocalEffect};
+use crate::domain::webmentions::{self, Mention, MentionStatus};
+use crate::federation::builders::{build_create, build_delete, build_tombstone, timestamp};
+use crate::federation::context::ACTIVITYSTREAMS;
+use crate::federation::ctx::Federation;
+use crate::federation::fetch::FetchError;
+
+/// Largest source page read.
+pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
+/// Redirects followed to reach a source.
+pub const MAX_SOURCE_REDIRECTS: usize = 20;
+/// Time allowed to fetch a source.
+pub const SOURCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `webmention_verify` jobs.
+pub struct Verify(pub Federation);
+
+impl JobHandler for Verify {
+    fn handle(&self, job: Job) -> BoxFuture<JobOutcome> {
+        let fed = self.0.clone();
+        Box::pin(async move {
+            let id = match serde_json::from_str(&job.payload) {
+                Ok(Action::VerifyWebmention { id, .. }) => id,
+                _ => {
+                    return JobOutcome::Fail {
+                        error: "unreadable payload".into(),
+                    };
+                }
+            };
+            match verify(&fed, id).await {
+                Ok(outcome) => outcome,
+                Err(error) => JobOutcome::Retry {
+                    error: error.to_string(),
+                    retry_after: None,
+                },
+            }
+        })
+    }
+}
+
+async fn record(
+    fed: &Federation,
+    mention: &Mention,
+    status: MentionStatus,
+    reason: Option<&str>,
+    object: Option<String>,
+) -> Result<(), DomainError> {
+    if let Some(reason) = reason {
+        tracing::info!(source = %mention.source, target = %mention.target, status = status.as_str(), reason, "webmention");
+    }
+    webmentions::record(
+        &fed.store,
+        mention.id,
+        status,
+        reason.map(str::to_owned),
+        object,
+    )
+    .await
+}
+
+/// Verifies mention `id`; an `Err` means try again later.
+pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError> {
+    let Some(mention) = webmentions::by_id(&fed.store, id).await? else {
+        return Ok(JobOutcome::Done);
+    };
+    let Ok(source) = Url::parse(&mention.source) else {
+        record(
+            fed,
+            &mention,
+            MentionStatus::Rejected,
+            Some("the source is not a URL"),
+            None,
+        )
+        .await?;
+        return Ok(JobOutcome::Done);
+    };
+    let page = match tokio::time::timeout(
+        SOURCE_TIMEOUT,
+        fed.fetcher
+            .get_page(&source, MAX_SOURCE_BYTES + 1, MAX_SOURCE_REDIRECTS),
+    )
+    .await
+    {
+        Ok(Ok(page)) => page,
+        // A slow source may be busy: try again. One that refuses connections
+        // or has no address is refused now; its sender may send again.
+        Ok(Err(FetchError::Timeout)) => {
+            return Ok(JobOutcome::Retry {
+                error: "the source timed out".into(),
+                retry_after: None,
+            });
+        }
+        Ok(Err(error)) => {
+            let reason = match error {
+                FetchError::ForbiddenAddress(_) => "the source is on a private address".to_owned(),
+                other => format!("the source cannot be fetched: {other}"),
+            };
+            record(fed, &mention, MentionStatus::Rejected, Some(&reason), None).await?;
+            return Ok(JobOutcome::Done);
+        }
+        Err(_) => {
+            return Ok(JobOutcome::Retry {
+                error: "the source timed out".into(),
+                retry_after: None,
+            });
+        }
+    };
+    if page.status == http::StatusCode::GONE {
+        withdraw(fed, &mention, "the source is gone (410)").await?;
+        return Ok(JobOutcome::Done);
+    }
+    if page.status.is_server_error() {
+        return Ok(JobOutcome::Retry {
+            error: format!("the source answered {}", page.status),
+            retry_after: None,
+        });
+    }
+    if !page.status.is_success() {
+        let reason = format!("the source answered {}", page.status);
+        record(fed, &mention, MentionStatus::Rejected, Some(&reason), None).await?;
+        return Ok(JobOutcome::Done);
+    }
+    if page.body.len() > MAX_SOURCE_BYTES {
+        record(
+            fed,
+            &mention,
+            MentionStatus::Rejected,
+            Some("the source is larger than 1 MiB"),
+            None,
+        )
+        .await?;
+        return Ok(JobOutcome::Done);
+    }
+    let html = String::from_utf8_lossy(&page.body);
+    let facts = page_facts(&html, &page.final_url);
+    if facts.gone {
+        withdraw(fed, &mention, "the source says it is gone (410)").await?;
+        return Ok(JobOutcome::Done);
+    }
+    if !facts.links_to(&mention.target) {
+        if mention.object_ap_id.is_some() {
+            withdraw(fed, &mention, "the source no longer links to the target").await?;
+        } else {
+            record(
+                fed,
+                &mention,
+                MentionStatus::Rejected,
+                Some("the source does not link to the target"),
+                None,
+            )
+            .await?;
+        }
+        return Ok(JobOutcome::Done);
+    }
+    let document = mf2::parse(&html, &page.final_url);
+    let entries = mf2::find_items(&document, "h-entry");
+    let Some(entry_item) = entries
+        .iter()
+        .find(|e| {
+            e.first_url("url").as_deref() == Some(page.final_url.as_str())
+                || e.first_url("url").as_deref() == Some(mention.source.as_str())
+        })
+        .or(entries.first())
+        .copied()
+    else {
+        record(
+            fed,
+            &mention,
+            MentionStatus::Verified,
+            Some("no h-entry: nothing to relay"),
+            None,
+        )
+        .await?;
+        return Ok(JobOutcome::Done);
+    };
+    let entry = hentry_to_entry(&entry_item.to_json());
+    let site = site_profile(fed, &document, entry_item, &source, &page.final_url).await;
+    let proxy = accounts::ensure_proxy(&fed.store, &fed.urls, site).await?;
+    let object = publish_entry(fed, &proxy, &mention, entry).await?;
+    record(fed, &mention, MentionStatus::Verified, None, Some(object)).await?;
+    fed.wake.notify_one();
+    Ok(JobOutcome::Done)
+}
+
+fn card_profile(card: &Item, origin: &Url) -> (Option<String>, Option<String>) {
+    // An author URL elsewhere than the source's site is not trusted: a page
+    // cannot speak for another site.
+    let same_site = |url: &str| Url::parse(url).is_ok_and(|u| u.origin() == origin.origin());
+    let photo = card.first_url("photo");
+    let claims_elsewhere = card.first_url("url").is_some_and(|u| !same_site(&u));
+    if claims_elsewhere {
+        return (None, None);
+    }
+    (card.first_text("name"), photo)
+}
+
+/// The author of the entry, per the authorship algorithm: on the page, on
+/// the author page it points to, else the site's home page.
+async fn site_profile(
+    fed: &Federation,
+    document: &mf2::Document,
+    entry: &Item,
+    source: &Url,
+    page_url: &Url,
+) -> SiteProfile {
+    let mut origin = source.clone();
+    origin.set_path("/");
+    origin.set_query(None);
+    origin.set_fragment(None);
+    let domain = crate::config::host_of(source).to_ascii_lowercase();
+    let mut profile = SiteProfile {
+        site_url: origin.to_string(),
+        domain,
+        name: None,
+        photo: None,
+    };
+    let card = match mf2::entry_author(document, entry, page_url) {
+        Some(AuthorRef::Card(card)) => Some(card),
+        Some(AuthorRef::Url(url)) => fetch_card(fed, &url).await,
+        None => None,
+    };
+    let card = match card {
+        Some(card) => Some(card),
+        None => fetch_card(fed, origin.as_str()).await,
+    };
+    if let Some(card) = card {
+        (profile.name, profile.photo) = card_profile(&card, &origin);
+        // A card that only names its author's page: complete it from there.
+        if profile.photo.is_none()
+            && let Some(url) = card.first_url("url")
+            && let Some(home) = fetch_card(fed, &url).await
+        {
+            let (name, photo) = card_profile(&home, &origin);
+            profile.name = profile.name.or(name);
+            profile.photo = photo;
+        }
+    }
+    profile
+}
+
+async fn fetch_card(fed: &Federation, url: &str) -> Option<Item> {
+    let url = Url::parse(url).ok()?;
+    let page = fed.fetcher.get_page(&url, MAX_SOURCE_BYTES, 5).await.ok()?;
+    if !page.status.is_success() {
+        return None;
+    }
+    let document = mf2::parse(&String::from_utf8_lossy(&page.body), &page.final_url);
+    mf2::representative_hcard(&document, &page.final_url)
+}
+
+/// The actor id of the author of a stored post.
+async fn author_of(fed: &Federation, object: &str) -> Result<Option<String>, DomainError> {
+    let Some(post) = posts::find_post(&fed.store, object).await? else {
+        return Ok(None);
+    };
+    Ok(accounts::find_by_id(&fed.store, post.author_id)
+        .await?
+        .map(|a| a.actor_url))
+}
+
+/// Publishes what the entry says, through the proxy; returns the id stored
+/// on the mention (the post, or the Like/Announce activity).
+async fn publish_entry(
+    fed: &Federation,
+    proxy: &Account,
+    mention: &Mention,
+    entry: Entry,
+) -> Result<String, DomainError> {
+    let now = Utc::now().naive_utc();
+    let source_url = entry.url.clone().unwrap_or_else(|| mention.source.clone());
+    let followers = proxy.followers_url.clone().unwrap_or_default();
+    match &entry.kind {
+        EntryKind::Like(object) | EntryKind::Announce(object) => {
+            if let Some(existing) = mention.object_ap_id.clone() {
+                return Ok(existing);
+            }
+            let author = author_of(fed, object).await?;
+            let (kind, to, cc) = match entry.kind {
+                EntryKind::Like(_) => ("Like", author.into_iter().collect::<Vec<_>>(), Vec::new()),
+                _ => (
+                    "Announce",
+                    vec![PUBLIC.to_owned()],
+                    [Some(followers), author].into_iter().flatten().collect(),
+                ),
+            };
+            let id = fed.urls.mint("activities");
+            let document = json!({
+                "@context": ACTIVITYSTREAMS, "id": id, "type": kind, "actor": proxy.actor_url,
+                "object": object, "to": to, "cc": cc, "url": source_url, "published": timestamp(now),
+            });
+            let addressees: Vec<String> = to.iter().chain(&cc).cloned().collect();
+            let activity = NewActivity {
+                ap_id: id.clone(),
+                kind: kind.to_owned(),
+                actor_id: proxy.id,
+                object_ap_id: Some(object.clone()),
+                visibility: classify(&addressees, proxy.followers_url.as_deref()),
+                addressees,
+                document: document.to_string(),
+                local: true,
+                published: now,
+            };
+            publish::publish(
+                &fed.store,
+                proxy,
+                activity,
+                LocalEffect::React {
+                    object_ap_id: object.clone(),
+                },
+            )
+            .await?;
+            Ok(id)
+        }
+        EntryKind::Note | EntryKind::Article => {
+            if let Some(existing) = posts::find_by_source(&fed.store, &source_url, proxy.id).await?
+            {
+                update_post(fed, proxy, &existing, &entry, now).await?;
+                return Ok(existing.ap_id);
+            }
+            let mut cc = vec![followers];
+            // A reply reaches the replied-to author and, as a thread's
+            // audience, that author's followers.
+            for reply in &entry.in_reply_to {
+                if let Some(post) = posts::find_post(&fed.store, reply).await?
+                    && let Some(author) = accounts::find_by_id(&fed.store, post.author_id).await?
+                {
+                    cc.push(author.actor_url.clone());
+                    if author.is_local()
+                        && let Some(followers) = author.followers_url
+                    {
+                        cc.push(followers);
+                    }
+                }
+            }
+            // A mention of a person here (not a reply): tell them.
+            if let Some(person) = accounts::find_by_actor_url(&fed.store, &mention.target)
+                .await?
+                .or(match fed.urls.local_name_of(&mention.target) {
+                    Some((None, name)) => accounts::find_local(&fed.store, name).await?,
+                    _ => None,
+                })
+            {
+                cc.push(person.actor_url);
+            }
+            cc.dedup();
+            let to = vec![PUBLIC.to_owned()];
+            let id = fed.urls.mint("objects");
+            let activity_id = fed.urls.mint("activities");
+            let published = entry.published.unwrap_or(now);
+            let mut entry = entry;
+            entry.url = Some(source_url.clone());
+            let note = entry_to_note(&id, &proxy.actor_url, &entry, &to, &cc, published);
+            let create = build_create(&activity_id, proxy, &note);
+            let addressees: Vec<String> = to.iter().chain(&cc).cloned().collect();
+            let visibility = classify(&addressees, proxy.followers_url.as_deref());
+            let post = NewPost {
+                ap_id: id.clone(),
+                kind: note["type"].as_str().unwrap_or("Note").to_owned(),
+                author_id: proxy.id,
+                content: entry.content_html.clone(),
+                summary: entry.summary.clone(),
+                name: entry.name.clone(),
+                in_reply_to: entry.in_reply_to.first().cloned(),
+                context: None,
+                url: Some(source_url),
+                addressees: addressees.clone(),
+                visibility,
+                document: note.to_string(),
+                local: true,
+                published,
+            };
+            let activity = NewActivity {
+                ap_id: activity_id,
+                kind: "Create".into(),
+                actor_id: proxy.id,
+                object_ap_id: Some(id.clone()),
+                addressees,
+                visibility,
+                document: create.to_string(),
+                local: true,
+                published: now,
+            };
+            publish::publish(&fed.store, proxy, activity, LocalEffect::Post(post)).await?;
+            Ok(id)
+        }
+    }
+}
+
+/// A re-sent mention whose content changed becomes an Update.
+async fn update_post(
+    fed: &Federation,
+    proxy: &Account,
+    existing: &posts::Post,
+    entry: &Entry,
+    now: chrono::NaiveDateTime,
+) -> Result<(), DomainError> {
+    if existing.content == entry.content_html && existing.name == entry.name {
+        return Ok(());
+    }
+    let mut document: Value = serde_json::from_str(&existing.document).unwrap_or_default();
+    document["content"] = json!(entry.content_html.clone().unwrap_or_default());
+    document["updated"] = json!(timestamp(now));
+    if let Some(name) = &entry.name {
+        document["name"] = json!(name);
+    }
+    let mut embedded = document.clone();
+    if let Some(map) = embedded.as_object_mut() {
+        map.remove("@context");
+    }
+    let id = fed.urls.mint("activities");
+    let update = json!({
+        "@context": ACTIVITYSTREAMS, "id": id, "type": "Update", "actor": proxy.actor_url,
+        "object": embedded, "to": document["to"], "cc": document["cc"], "published": timestamp(now),
+    });
+    let activity = NewActivity {
+        ap_id: id,
+        kind: "Update".into(),
+        actor_id: proxy.id,
+        object_ap_id: Some(existing.ap_id.clone()),
+        addressees: existing.addressees.clone(),
+        visibility: existing.visibility,
+        document: update.to_string(),
+        local: true,
+        published: now,
+    };
+    let changes = PostChanges {
+        content: entry.content_html.clone(),
+        summary: entry.summary.clone(),
+        name: entry.name.clone(),
+        document: document.to_string(),
+        updated: now,
+    };
+    publish::publish(
+        &fed.store,
+        proxy,
+        activity,
+        LocalEffect::UpdatePost {
+            object_ap_id: existing.ap_id.clone(),
+            changes,
+        },
+    )
+    .await
+}
+
+/// The source is gone or no longer links: what it made here is withdrawn
+/// (a Delete of the post, an Undo of a Like or Announce).
+async fn withdraw(fed: &Federation, mention: &Mention, reason: &str) -> Result<(), DomainError> {
+    let Some(made) = mention.object_ap_id.clone() else {
+        record(fed, mention, MentionStatus::Deleted, Some(reason), None).await?;
+        return Ok(());
+    };
+    let now = Utc::now().naive_utc();
+    if let Some(post) = posts::find_post(&fed.store, &made)
+        .await?
+        .filter(|p| p.deleted_at.is_none())
+        && let Some(proxy) = accounts::find_by_id(&fed.store, post.author_id).await?
+    {
+        let id = fed.urls.mint("activities");
+        let tombstone = build_tombstone(&made, &post.kind, now);
+        let to = vec![PUBLIC.to_owned()];
+        let cc: Vec<String> = post
+            .addressees
+            .iter()
+            .filter(|a| a.as_str() != PUBLIC)
+            .cloned()
+            .collect();
+        let document = build_delete(&id, &proxy, &tombstone, &to, &cc);
+        let delete = NewActivity {
+            ap_id: id,
+            kind: "Delete".into(),
+            actor_id: proxy.id,
+            object_ap_id: Some(made.clone()),
+            addressees: post.addressees.clone(),
+            visibility: post.visibility,
+            document: document.to_string(),
+            local: true,
+            published: now,
+        };
+        posts::delete_local(&fed.store, &proxy, made.clone(), delete, Vec::new()).await?;
+    } else if let Some(reaction) = posts::find_activity(&fed.store, &made).await?
+        && matches!(reaction.kind.as_str(), "Like" | "Announce")
+        && let Some(proxy) = accounts::find_by_id(&fed.store, reaction.actor_id).await?
+    {
+        let id = fed.urls.mint("activities");
+        let mut object: Value = serde_json::from_str(&reaction.document).unwrap_or_default();
+        if let Some(map) = object.as_object_mut() {
+            map.remove("@context");
+        }
+        let document = json!({
+            "@context": ACTIVITYSTREAMS, "id": id, "type": "Undo", "actor": proxy.actor_url,
+            "object": object, "to": reaction.addressees, "published": timestamp(now),
+        });
+        let undo = NewActivity {
+            ap_id: id,
+            kind: "Undo".into(),
+            actor_id: proxy.id,
+            object_ap_id: Some(made.clone()),
+            addressees: reaction.addressees.clone(),
+            visibility: reaction.visibility,
+            document: document.to_string(),
+            local: true,
+            published: now,
+        };
+        match publish::publish(
+            &fed.store,
+            &proxy,
+            undo,
+            LocalEffect::Unreact {
+                reaction_ap_id: made.clone(),
+            },
+        )
+        .await
+        {
+            Ok(()) | Err(DomainError::NoSuchObject(_)) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    record(
+        fed,
+        mention,
+        MentionStatus::Deleted,
+        Some(reason),
+        Some(made),
+    )
+    .await?;
+    fed.wake.notify_one();
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The Webmention endpoint (W3C Recommendation): synchronous checks, then
+//! 202 with a status URL; verification happens in the queue.
+
+use axum::Form;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use super::error::WebError;
+use crate::domain::accounts;
+use crate::domain::posts::{self, Lookup};
+use crate::domain::webmentions;
+
+#[derive(Debug, Deserialize)]
+pub struct MentionForm {
+    source: Option<String>,
+    target: Option<String>,
+}
+
+fn web_url(text: &str) -> Option<url::Url> {
+    url::Url::parse(text)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+}
+
+/// Whether `target` is a page of this instance: a public post, or an
+/// actor's page.
+async fn is_local_page(state: &AppState, target: &str) -> Result<bool, WebError> {
+    if !target.starts_with(&format!("{}/", state.urls.origin())) {
+        return Ok(false);
+    }
+    if let Some((_, name)) = state.urls.local_name_of(target) {
+        let found = match accounts::find_local(&state.store, name).await? {
+            Some(found) => Some(found),
+            None => accounts::find_proxy(&state.store, name).await?,
+        };
+        return Ok(found.is_some());
+    }
+    Ok(matches!(
+        posts::local_post_for(&state.store, target, None).await?,
+        Lookup::Found(_)
+    ))
+}
+
+/// `POST /webmention`
+pub async fn receive(
+    State(state): State<AppState>,
+    Form(form): Form<MentionForm>,
+) -> Result<Response, WebError> {
+    let (Some(source), Some(target)) = (form.source, form.target) else {
+        return Err(WebError::bad_request("source and target are required"));
+    };
+    let (Some(source_url), Some(_)) = (web_url(&source), web_url(&target)) else {
+        return Err(WebError::bad_request(
+            "source and target must be http(s) URLs",
+        ));
+    };
+    if source == target {
+        return Err(WebError::bad_request("source and target are the same"));
+    }
+    if !is_local_page(&state, &target).await? {
+        return Err(WebError::bad_request(
+            "the target is not a page of this instance",
+        ));
+    }
+    let source_host = crate::config::host_of(&source_url).to_ascii_lowercase();
+    let per_minute = i64::from(state.config.webmention_rate_per_minute);
+    match webmentions::receive(&state.store, &source, &target, &source_host, per_minute).await? {
+        Ok(mention) => {
+            state.fed.wake.notify_one();
+            let status_url = state.urls.path(&format!("/webmention/{}", mention.token));
+            Ok((
+                StatusCode::ACCEPTED,
+                [(LOCATION, status_url.clone())],
+                Json(json!({ "status": mention.status.as_str(), "location": status_url })),
+            )
+                .into_response())
+        }
+        Err(webmentions::RateLimited) => Err(WebError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many Webmentions from this site; try again in a minute",
+        )),
+    }
+}
+
+/// `GET /webmention/{token}`: queued, verified, rejected or deleted, and why.
+pub async fn status(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    let mention = webmentions::by_token(&state.store, &token)
+        .await?
+        .ok_or_else(WebError::not_found)?;
+    Ok(Json(json!({
+        "source": mention.source,
+        "target": mention.target,
+        "status": mention.status.as_str(),
+        "reason": mention.reason,
+        "object": mention.object_ap_id,
+    }))
+    .into_response())
+}
