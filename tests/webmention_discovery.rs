@@ -543,10 +543,17 @@ async fn update_1_resends_to_old_and_new_links() {
     let part_2_endpoint = "/update/1/part/2/webmention?key=ONETIMEKEY";
 
     rocks.set_page(source.path(), source_post(&[&page]));
-    send_all(&rocks, &fetcher, &source, &[page.clone()], &[page_endpoint]).await;
+    send_all(
+        &rocks,
+        &fetcher,
+        &source,
+        std::slice::from_ref(&page),
+        &[page_endpoint],
+    )
+    .await;
 
     rocks.set_page(source.path(), source_post(&[&page, &part_2]));
-    let targets = resend_targets(&[page.clone()], &[page.clone(), part_2.clone()]);
+    let targets = resend_targets(std::slice::from_ref(&page), &[page.clone(), part_2.clone()]);
     assert_eq!(targets, [page.clone(), part_2.clone()]);
     send_all(
         &rocks,
@@ -610,10 +617,24 @@ async fn delete_1_resends_after_the_source_answers_410() {
     let endpoint = ["/delete/1/webmention?key=ONETIMEKEY"];
 
     rocks.set_page(source.path(), source_post(&[&target]));
-    send_all(&rocks, &fetcher, &source, &[target.clone()], &endpoint).await;
+    send_all(
+        &rocks,
+        &fetcher,
+        &source,
+        std::slice::from_ref(&target),
+        &endpoint,
+    )
+    .await;
 
     rocks.set_page(source.path(), html_page("410 Gone", "<p>deleted</p>"));
-    send_all(&rocks, &fetcher, &source, &[target.clone()], &endpoint).await;
+    send_all(
+        &rocks,
+        &fetcher,
+        &source,
+        std::slice::from_ref(&target),
+        &endpoint,
+    )
+    .await;
 
     let seen_by_receiver = fetcher.get_page(&source, 1024 * 1024, 20).await.unwrap();
     assert_eq!(seen_by_receiver.status, StatusCode::GONE);

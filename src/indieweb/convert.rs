@@ -125,11 +125,7 @@ pub fn hentry_to_entry(item: &Value) -> Entry {
             .get("html")
             .and_then(Value::as_str)
             .map(sanitize_html)
-            .or_else(|| {
-                map.get("value")
-                    .and_then(Value::as_str)
-                    .map(|t| escape_text(t))
-            }),
+            .or_else(|| map.get("value").and_then(Value::as_str).map(escape_text)),
         Value::String(text) => Some(escape_text(text)),
         _ => None,
     });
