@@ -17,6 +17,7 @@ COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
     && echo 'fn main() {}' > benches/federation.rs \
+    && echo 'fn main() {}' > benches/mf2.rs \
     && cargo build --release --locked \
     && rm -rf src benches target/release/estuary target/release/deps/estuary-* \
        target/release/deps/libestuary-* target/release/.fingerprint/estuary-*

@@ -159,6 +159,10 @@ pub fn workers(state: &AppState) -> Workers {
         crate::domain::actions::SEND_WEBMENTION,
         Arc::new(crate::indieweb::send::Send(state.fed.clone())),
     );
+    workers = workers.handle(
+        crate::domain::actions::PRIVATE_NOTE_TO_SITE,
+        Arc::new(crate::indieweb::private::PrivateNotes(state.fed.clone())),
+    );
     workers
 }
 

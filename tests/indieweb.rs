@@ -457,3 +457,92 @@ async fn pages_are_microformats_and_advertise_the_endpoint() {
             .contains("secret")
     );
 }
+
+/// bob on B sends a direct note to the proxy of `site` on A.
+async fn private_note_to_site(a: &TestServer, b: &TestServer, site: &Site) -> (String, String) {
+    let proxy = estuary::domain::accounts::ensure_proxy(
+        &a.state.store,
+        &a.state.urls,
+        estuary::domain::accounts::SiteProfile {
+            site_url: format!("{}/", site.base),
+            domain: site.domain(),
+            name: Some("Sam Site".into()),
+            photo: None,
+        },
+    )
+    .await
+    .unwrap();
+    let bob = b.account("bob").await;
+    let published = publish_note(
+        b.fed(),
+        &bob,
+        Draft {
+            content_html: "<p>Just between us, Sam.</p>".into(),
+            to: vec![proxy.actor_url.clone()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    (published.activity_id, published.object_id)
+}
+
+#[tokio::test]
+async fn a_private_note_to_a_site_that_does_not_accept_them_is_rejected() {
+    let a = TestServer::start().await;
+    let b = TestServer::start().await;
+    b.add_user("bob").await;
+    let site = Site::start().await;
+    let (create_id, _) = private_note_to_site(&a, &b, &site).await;
+    wait_until(15, "the Reject to be delivered", || async {
+        a.db.count("activities WHERE kind = 'Reject'") == 1
+            && a.db
+                .count("jobs WHERE kind = 'deliver' AND status = 'done'")
+                >= 1
+    })
+    .await;
+    let reject: Value = serde_json::from_str(
+        a.db.texts("SELECT document AS v FROM activities WHERE kind = 'Reject'")[0]
+            .as_deref()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(reject["object"], create_id);
+    assert_eq!(reject["to"][0], b.url("/users/bob"));
+    assert!(site.received().is_empty(), "nothing was sent to the site");
+}
+
+#[tokio::test]
+async fn a_private_note_reaches_a_consenting_site_at_a_capability_url_only() {
+    let a = TestServer::start().await;
+    let b = TestServer::start().await;
+    b.add_user("bob").await;
+    let site = Site::start().await;
+    site.accept_private_notes();
+    let (_, object_id) = private_note_to_site(&a, &b, &site).await;
+    wait_until(15, "a Webmention at the site", || async {
+        !site.received().is_empty()
+    })
+    .await;
+    let (source, target) = site.received()[0].clone();
+    assert_eq!(target, format!("{}/", site.base));
+    assert!(source.starts_with(&a.url("/private/")), "{source}");
+    let page = reqwest::get(&source).await.unwrap();
+    assert_eq!(page.headers()["x-robots-tag"], "noindex, nofollow");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Just between us, Sam."));
+    // Nowhere public: not at its id, not as a mirror, not with a wrong token.
+    assert_eq!(a.client.get(&object_id).send().await.unwrap().status(), 404);
+    assert_eq!(
+        a.client
+            .get(a.url("/mirror"))
+            .query(&[("id", &object_id)])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(a.get("/private/not-the-token", None).await.status(), 404);
+    assert_eq!(a.db.count("activities WHERE kind = 'Reject'"), 0);
+}

@@ -16,6 +16,8 @@ pub const DELIVER: &str = "deliver";
 pub const VERIFY_WEBMENTION: &str = "webmention_verify";
 /// Job kind of [`Action::SendWebmention`].
 pub const SEND_WEBMENTION: &str = "webmention_send";
+/// Job kind of [`Action::PrivateNoteToSite`].
+pub const PRIVATE_NOTE_TO_SITE: &str = "private_note_to_site";
 
 /// A side effect to carry out after a change is committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +43,13 @@ pub enum Action {
         /// When it was (re)sent: a re-send is new work.
         received_at: String,
     },
+    /// A direct note to a site's proxy actor: hand it to the site if it
+    /// accepts private notes, else refuse it to its sender.
+    PrivateNoteToSite {
+        activity: String,
+        proxy_id: i64,
+        sender_id: i64,
+    },
     /// Send a Webmention from one of our pages to a site.
     SendWebmention {
         source: String,
@@ -57,6 +66,7 @@ impl Action {
             Action::Deliver { .. } => DELIVER,
             Action::VerifyWebmention { .. } => VERIFY_WEBMENTION,
             Action::SendWebmention { .. } => SEND_WEBMENTION,
+            Action::PrivateNoteToSite { .. } => PRIVATE_NOTE_TO_SITE,
         }
     }
 
@@ -75,6 +85,9 @@ impl Action {
                 target,
                 version,
             } => format!("send-webmention {source} {target} {version}"),
+            Action::PrivateNoteToSite {
+                activity, proxy_id, ..
+            } => format!("private-note {activity} {proxy_id}"),
         }
     }
 
@@ -91,6 +104,7 @@ impl Action {
             Action::Deliver { inbox, .. } => host(inbox),
             Action::VerifyWebmention { source, .. } => host(source),
             Action::SendWebmention { target, .. } => host(target),
+            Action::PrivateNoteToSite { .. } => None,
         }
     }
 }

@@ -196,3 +196,45 @@ pub async fn follow_up_for(
         version: version.to_owned(),
     }))
 }
+
+/// Gives `site_url` a capability URL token for a private post; returns the
+/// token (only its hash is stored).
+pub async fn grant_private_page(
+    store: &Store,
+    object_ap_id: &str,
+    site_url: &str,
+) -> Result<String, DomainError> {
+    let token = super::tokens::new_token()?;
+    let token_hash = super::tokens::hash_token(&token);
+    let (object_ap_id, site_url) = (object_ap_id.to_owned(), site_url.to_owned());
+    store
+        .run(move |conn| {
+            crate::store::private_pages::insert(
+                conn,
+                &token_hash,
+                &object_ap_id,
+                &site_url,
+                Utc::now().naive_utc(),
+            )?;
+            Ok::<_, DomainError>(())
+        })
+        .await?;
+    Ok(token)
+}
+
+/// The post a capability token shows.
+pub async fn private_page(
+    store: &Store,
+    token: &str,
+) -> Result<Option<super::posts::Post>, DomainError> {
+    let token_hash = super::tokens::hash_token(token);
+    let Some(object) = store
+        .run(move |conn| {
+            Ok::<_, DomainError>(crate::store::private_pages::object_of(conn, &token_hash)?)
+        })
+        .await?
+    else {
+        return Ok(None);
+    };
+    super::posts::find_post(store, &object).await
+}

@@ -7,5 +7,6 @@ pub mod convert;
 pub mod discovery;
 pub mod links;
 pub mod mf2;
+pub mod private;
 pub mod receive;
 pub mod send;

@@ -10,6 +10,7 @@ pub mod inbox_items;
 pub mod jobs;
 pub mod oauth;
 pub mod objects;
+pub mod private_pages;
 pub mod reactions;
 pub mod schema;
 pub mod tokens;

@@ -157,6 +157,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_clients,
     oauth_grants,
     webmentions,
+    private_pages,
 );
 
 diesel::table! {
@@ -200,5 +201,15 @@ diesel::table! {
         object_ap_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    private_pages (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        object_ap_id -> Text,
+        site_url -> Text,
+        created_at -> Timestamp,
     }
 }

@@ -13,7 +13,41 @@ use super::pages::{EntryView, MessagePage, NotePage, html_response};
 use crate::domain::accounts;
 use crate::domain::audience::Visibility;
 use crate::domain::posts;
-use crate::domain::webmentions::site_post_url;
+use crate::domain::webmentions::{self, site_post_url};
+
+/// `GET /private/{token}`: a private note, for the one site given the token.
+pub async fn private(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<Response, WebError> {
+    let post = webmentions::private_page(&state.store, &token)
+        .await?
+        .filter(|p| p.deleted_at.is_none())
+        .ok_or_else(WebError::not_found)?;
+    let author = accounts::find_by_id(&state.store, post.author_id)
+        .await?
+        .ok_or_else(WebError::not_found)?;
+    let mut entry = EntryView::of(&post, &author);
+    entry.url = state.urls.path(&format!("/private/{token}"));
+    let mut response = html_response(&NotePage {
+        webmention: state.urls.webmention(),
+        entry,
+    })?;
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-robots-tag",
+        axum::http::HeaderValue::from_static("noindex, nofollow"),
+    );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert(
+        axum::http::header::REFERRER_POLICY,
+        axum::http::HeaderValue::from_static("no-referrer"),
+    );
+    Ok(response)
+}
 
 #[derive(Debug, Deserialize)]
 pub struct MirrorQuery {

@@ -154,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/webmention", post(webmention::receive))
         .route("/mirror", get(mirror::mirror))
+        .route("/private/{token}", get(mirror::private))
         .route("/webmention/{token}", get(webmention::status))
         .route(
             "/.well-known/oauth-authorization-server",

@@ -16,6 +16,7 @@ struct SiteState {
     base: String,
     post_html: Arc<Mutex<String>>,
     gone: Arc<Mutex<bool>>,
+    private_notes: Arc<Mutex<bool>>,
     received: Arc<Mutex<Vec<(String, String)>>>,
 }
 
@@ -71,6 +72,11 @@ impl Site {
         )
     }
 
+    /// Declares on the home page that the site accepts private notes.
+    pub fn accept_private_notes(&self) {
+        *self.state.private_notes.lock().unwrap() = true;
+    }
+
     pub fn delete_post(&self) {
         *self.state.gone.lock().unwrap() = true;
     }
@@ -82,11 +88,21 @@ impl Site {
 }
 
 async fn home(State(state): State<SiteState>) -> Response {
+    let declaration = if *state.private_notes.lock().unwrap() {
+        r#"<link rel="private-notes" href="/">"#
+    } else {
+        ""
+    };
     let html = format!(
-        r#"<!doctype html><html><body><div class="h-card"><a class="u-url u-uid p-name" href="{0}/">Sam Site</a><img class="u-photo" src="{0}/me.jpg" alt=""></div></body></html>"#,
+        r#"<!doctype html><html><head>{declaration}</head><body><div class="h-card"><a class="u-url u-uid p-name" href="{0}/">Sam Site</a><img class="u-photo" src="{0}/me.jpg" alt=""></div></body></html>"#,
         state.base
     );
-    ([("content-type", "text/html")], html).into_response()
+    let link = format!("<{}/webmention>; rel=\"webmention\"", state.base);
+    (
+        [("content-type", "text/html".to_owned()), ("link", link)],
+        html,
+    )
+        .into_response()
 }
 
 async fn page(State(state): State<SiteState>) -> Response {

@@ -56,6 +56,8 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
         published: wire::datetime(object, "published").unwrap_or_else(|| Utc::now().naive_utc()),
     };
     let mut activity = inbound.to_new_activity(Some(id));
+    let addressees_for_sites = addressees.clone();
+    let activity_id = activity.ap_id.clone();
     activity.addressees = addressees;
     activity.visibility = visibility;
     // A public reply to a post that came from a site goes back to the site
@@ -70,6 +72,22 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
             webmentions::follow_up_for(&inbound.fed.store, &source, parent, false, &version)
                 .await?,
         );
+    }
+    // A direct note to a site's proxy is handed to the site, or refused.
+    if visibility == crate::domain::audience::Visibility::Direct {
+        for address in &addressees_for_sites {
+            if let Some(proxy) =
+                crate::domain::accounts::find_by_actor_url(&inbound.fed.store, address)
+                    .await?
+                    .filter(|a| a.is_local() && a.site_url.is_some())
+            {
+                follow_ups.push(crate::domain::actions::Action::PrivateNoteToSite {
+                    activity: activity_id.clone(),
+                    proxy_id: proxy.id,
+                    sender_id: inbound.actor.id,
+                });
+            }
+        }
     }
     let applied = posts::receive_create(
         &inbound.fed.store,
