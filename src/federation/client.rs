@@ -241,6 +241,8 @@ struct Minted {
     to: Vec<String>,
     cc: Vec<String>,
     effect: LocalEffect,
+    /// Queued with it, e.g. Webmentions.
+    follow_ups: Vec<crate::domain::actions::Action>,
 }
 
 /// Stores and queues an activity minted for `author` with its effect.
@@ -256,6 +258,7 @@ async fn publish_minted(
         to,
         cc,
         effect,
+        follow_ups,
     } = minted;
     let id = fed.urls.mint("activities");
     let now = Utc::now().naive_utc();
@@ -281,7 +284,7 @@ async fn publish_minted(
         local: true,
         published: now,
     };
-    publish::publish(&fed.store, author, activity, effect).await?;
+    publish::publish_with(&fed.store, author, activity, effect, follow_ups).await?;
     Ok(id)
 }
 
@@ -347,6 +350,7 @@ async fn react(
             to,
             cc,
             effect,
+            follow_ups: Vec::new(),
         },
     )
     .await
@@ -389,6 +393,7 @@ async fn undo(fed: &Federation, author: &Account, activity: &Value) -> Result<St
             to,
             cc: Vec::new(),
             effect,
+            follow_ups: Vec::new(),
         },
     )
     .await
@@ -434,6 +439,19 @@ async fn update(
         changes,
     };
     let to = post.addressees.clone();
+    // A reply to a site is sent again, so the site sees the new text.
+    let mut follow_ups = Vec::new();
+    if let (Some(parent), crate::domain::audience::Visibility::Public) =
+        (&post.in_reply_to, post.visibility)
+    {
+        let version = format!("updated {}", timestamp(now));
+        follow_ups.extend(
+            crate::domain::webmentions::follow_up_for(
+                &fed.store, object_id, parent, true, &version,
+            )
+            .await?,
+        );
+    }
     publish_minted(
         fed,
         author,
@@ -444,6 +462,7 @@ async fn update(
             to,
             cc: Vec::new(),
             effect,
+            follow_ups,
         },
     )
     .await
@@ -472,6 +491,7 @@ async fn block(
             to: vec![blocked_url],
             cc: Vec::new(),
             effect,
+            follow_ups: Vec::new(),
         },
     )
     .await
@@ -514,6 +534,7 @@ async fn answer_follow(
             to: vec![follower.actor_url],
             cc: Vec::new(),
             effect,
+            follow_ups: Vec::new(),
         },
     )
     .await
