@@ -2,7 +2,8 @@
 //! its addressees (one job per inbox, shared inboxes deduplicated), and the
 //! signed POST of one activity to one inbox.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use super::{BoxFuture, Job, JobHandler, JobOutcome};
 use crate::domain::accounts::{self, Account};
@@ -18,8 +19,37 @@ use crate::store::activities;
 /// Runs `fanout` jobs.
 pub struct FanOut(pub Federation);
 
-/// Runs `deliver` jobs.
-pub struct Deliver(pub Federation);
+/// Runs `deliver` jobs. A fan-out makes many jobs of one activity by one
+/// sender: both are kept for a while instead of read for every inbox.
+#[derive(Clone)]
+pub struct Deliver(Arc<DeliverState>);
+
+struct DeliverState {
+    fed: Federation,
+    bodies: Mutex<HashMap<String, Arc<Vec<u8>>>>,
+    senders: Mutex<HashMap<i64, Account>>,
+}
+
+/// Entries kept by each of [`Deliver`]'s caches before they are emptied.
+const DELIVERY_CACHE_SIZE: usize = 256;
+
+impl Deliver {
+    pub fn new(fed: Federation) -> Self {
+        Deliver(Arc::new(DeliverState {
+            fed,
+            bodies: Mutex::default(),
+            senders: Mutex::default(),
+        }))
+    }
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(cache: &Mutex<HashMap<K, V>>, key: K, value: V) {
+    let mut cache = cache.lock().expect("delivery cache");
+    if cache.len() >= DELIVERY_CACHE_SIZE {
+        cache.clear();
+    }
+    cache.insert(key, value);
+}
 
 impl JobHandler for FanOut {
     fn handle(&self, job: Job) -> BoxFuture<JobOutcome> {
@@ -30,8 +60,8 @@ impl JobHandler for FanOut {
 
 impl JobHandler for Deliver {
     fn handle(&self, job: Job) -> BoxFuture<JobOutcome> {
-        let fed = self.0.clone();
-        Box::pin(async move { deliver(&fed, &job).await })
+        let state = self.0.clone();
+        Box::pin(async move { deliver(&state, &job).await })
     }
 }
 
@@ -104,15 +134,20 @@ async fn fan_out(fed: &Federation, job: &Job) -> JobOutcome {
             Err(error) => tracing::info!(%address, %error, "an addressee cannot be resolved"),
         }
     }
-    let mut inboxes: Vec<String> = Vec::new();
-    for account in recipients.iter().filter(|a| !a.is_local()) {
-        match follows::is_blocked(&fed.store, account.id, sender.id).await {
-            Ok(true) => continue,
-            Ok(false) => {}
+    // Those who block the sender get nothing (one query for all of them).
+    let blockers: std::collections::HashSet<i64> =
+        match follows::blockers_of(&fed.store, sender.id).await {
+            Ok(ids) => ids.into_iter().collect(),
             Err(error) => return retry(error),
-        }
+        };
+    let mut seen = std::collections::HashSet::new();
+    let mut inboxes: Vec<String> = Vec::new();
+    for account in recipients
+        .iter()
+        .filter(|a| !a.is_local() && !blockers.contains(&a.id))
+    {
         let inbox = inbox_of(account);
-        if !inboxes.contains(&inbox) {
+        if seen.insert(inbox.clone()) {
             inboxes.push(inbox);
         }
     }
@@ -140,8 +175,9 @@ async fn fan_out(fed: &Federation, job: &Job) -> JobOutcome {
     }
 }
 
-async fn deliver(fed: &Federation, job: &Job) -> JobOutcome {
-    let outcome = deliver_inner(fed, job).await;
+async fn deliver(state: &DeliverState, job: &Job) -> JobOutcome {
+    let fed = &state.fed;
+    let outcome = deliver_inner(state, job).await;
     let label = match &outcome {
         JobOutcome::Done => "delivered",
         JobOutcome::Retry { .. } => "retry",
@@ -151,7 +187,8 @@ async fn deliver(fed: &Federation, job: &Job) -> JobOutcome {
     outcome
 }
 
-async fn deliver_inner(fed: &Federation, job: &Job) -> JobOutcome {
+async fn deliver_inner(state: &DeliverState, job: &Job) -> JobOutcome {
+    let fed = &state.fed;
     let (activity_id, sender_id, inbox) = match parse(job) {
         Ok(Action::Deliver {
             activity,
@@ -165,30 +202,57 @@ async fn deliver_inner(fed: &Federation, job: &Job) -> JobOutcome {
         }
         Err(outcome) => return outcome,
     };
-    let lookup = activity_id.clone();
-    let body = match fed
-        .store
-        .run(move |conn| {
-            Ok::<_, crate::store::StoreError>(activities::find_by_ap_id(conn, &lookup)?)
-        })
-        .await
-    {
-        Ok(Some(row)) => row.document.into_bytes(),
-        Ok(None) => {
-            return JobOutcome::Fail {
-                error: "the activity is gone".into(),
-            };
+    let cached = state
+        .bodies
+        .lock()
+        .expect("delivery cache")
+        .get(&activity_id)
+        .cloned();
+    let body = match cached {
+        Some(body) => body,
+        None => {
+            let lookup = activity_id.clone();
+            let found = fed
+                .store
+                .run(move |conn| {
+                    Ok::<_, crate::store::StoreError>(activities::find_by_ap_id(conn, &lookup)?)
+                })
+                .await;
+            match found {
+                Ok(Some(row)) => {
+                    let body = Arc::new(row.document.into_bytes());
+                    remember(&state.bodies, activity_id.clone(), body.clone());
+                    body
+                }
+                Ok(None) => {
+                    return JobOutcome::Fail {
+                        error: "the activity is gone".into(),
+                    };
+                }
+                Err(error) => return retry(error),
+            }
         }
-        Err(error) => return retry(error),
     };
-    let sender = match accounts::find_by_id(&fed.store, sender_id).await {
-        Ok(Some(sender)) => sender,
-        Ok(None) => {
-            return JobOutcome::Fail {
-                error: "the sender is gone".into(),
-            };
-        }
-        Err(error) => return retry(error),
+    let cached = state
+        .senders
+        .lock()
+        .expect("delivery cache")
+        .get(&sender_id)
+        .cloned();
+    let sender = match cached {
+        Some(sender) => sender,
+        None => match accounts::find_by_id(&fed.store, sender_id).await {
+            Ok(Some(sender)) => {
+                remember(&state.senders, sender_id, sender.clone());
+                sender
+            }
+            Ok(None) => {
+                return JobOutcome::Fail {
+                    error: "the sender is gone".into(),
+                };
+            }
+            Err(error) => return retry(error),
+        },
     };
     let signer = match fed.signer_for(&sender).await {
         Ok(signer) => signer,
@@ -206,7 +270,11 @@ async fn deliver_inner(fed: &Federation, job: &Job) -> JobOutcome {
             };
         }
     };
-    match fed.fetcher.post_activity(&url, body, &signer).await {
+    match fed
+        .fetcher
+        .post_activity(&url, Vec::clone(&body), &signer)
+        .await
+    {
         Ok(outcome) if outcome.status.is_success() => JobOutcome::Done,
         Ok(outcome) if outcome.status == http::StatusCode::GONE => JobOutcome::Fail {
             error: "the recipient is gone (410)".into(),
@@ -243,7 +311,7 @@ pub fn handlers(fed: &Federation) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
         ),
         (
             actions::DELIVER,
-            Arc::new(Deliver(fed.clone())) as Arc<dyn JobHandler>,
+            Arc::new(Deliver::new(fed.clone())) as Arc<dyn JobHandler>,
         ),
     ]
 }

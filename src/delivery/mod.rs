@@ -179,6 +179,8 @@ impl Workers {
                 tokio::spawn(async move {
                     this.run_one(row).await;
                     drop(permit);
+                    // A free slot: look for more work now, not at the next poll.
+                    this.wake.notify_one();
                 });
             }
         }

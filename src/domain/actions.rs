@@ -16,6 +16,12 @@ pub const DELIVER: &str = "deliver";
 pub const VERIFY_WEBMENTION: &str = "webmention_verify";
 /// Job kind of [`Action::SendWebmention`].
 pub const SEND_WEBMENTION: &str = "webmention_send";
+/// Job kind of [`Action::RoomRelay`].
+pub const ROOM_RELAY: &str = "room_relay";
+/// Job kind of [`Action::WebSubVerify`].
+pub const WEBSUB_VERIFY: &str = "websub_verify";
+/// Job kind of [`Action::WebSubDeliver`].
+pub const WEBSUB_DELIVER: &str = "websub_deliver";
 /// Job kind of [`Action::PrivateNoteToSite`].
 pub const PRIVATE_NOTE_TO_SITE: &str = "private_note_to_site";
 
@@ -43,6 +49,24 @@ pub enum Action {
         /// When it was (re)sent: a re-send is new work.
         received_at: String,
     },
+    /// A member's activity addressed to a room: the room announces it to
+    /// its members (FEP-1b12) and pushes its feed to WebSub subscribers.
+    RoomRelay { room_id: i64, activity: String },
+    /// Verify the intent of a WebSub (un)subscription to a room's feed.
+    WebSubVerify {
+        room_id: i64,
+        mode: String,
+        topic: String,
+        callback: String,
+        lease_seconds: i64,
+        secret: Option<String>,
+        requested_at: String,
+    },
+    /// Push a room's feed to one subscriber.
+    WebSubDeliver {
+        subscription_id: i64,
+        version: String,
+    },
     /// A direct note to a site's proxy actor: hand it to the site if it
     /// accepts private notes, else refuse it to its sender.
     PrivateNoteToSite {
@@ -67,6 +91,9 @@ impl Action {
             Action::VerifyWebmention { .. } => VERIFY_WEBMENTION,
             Action::SendWebmention { .. } => SEND_WEBMENTION,
             Action::PrivateNoteToSite { .. } => PRIVATE_NOTE_TO_SITE,
+            Action::RoomRelay { .. } => ROOM_RELAY,
+            Action::WebSubVerify { .. } => WEBSUB_VERIFY,
+            Action::WebSubDeliver { .. } => WEBSUB_DELIVER,
         }
     }
 
@@ -88,6 +115,17 @@ impl Action {
             Action::PrivateNoteToSite {
                 activity, proxy_id, ..
             } => format!("private-note {activity} {proxy_id}"),
+            Action::RoomRelay { room_id, activity } => format!("room-relay {room_id} {activity}"),
+            Action::WebSubVerify {
+                topic,
+                callback,
+                requested_at,
+                ..
+            } => format!("websub-verify {topic} {callback} {requested_at}"),
+            Action::WebSubDeliver {
+                subscription_id,
+                version,
+            } => format!("websub-deliver {subscription_id} {version}"),
         }
     }
 
@@ -104,7 +142,9 @@ impl Action {
             Action::Deliver { inbox, .. } => host(inbox),
             Action::VerifyWebmention { source, .. } => host(source),
             Action::SendWebmention { target, .. } => host(target),
-            Action::PrivateNoteToSite { .. } => None,
+            Action::PrivateNoteToSite { .. } | Action::RoomRelay { .. } => None,
+            Action::WebSubVerify { callback, .. } => host(callback),
+            Action::WebSubDeliver { .. } => None,
         }
     }
 }

@@ -266,6 +266,13 @@ pub async fn is_blocked(
         .await
 }
 
+/// The accounts that block `blocked_id`.
+pub async fn blockers_of(store: &Store, blocked_id: i64) -> Result<Vec<i64>, DomainError> {
+    store
+        .run(move |conn| Ok(blocks::blockers_of(conn, blocked_id)?))
+        .await
+}
+
 /// Accepted followers of an account.
 pub async fn followers(store: &Store, account_id: i64) -> Result<Vec<Account>, DomainError> {
     store

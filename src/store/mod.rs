@@ -15,6 +15,7 @@ pub mod reactions;
 pub mod schema;
 pub mod tokens;
 pub mod webmentions;
+pub mod websub;
 
 use std::time::Duration;
 

@@ -158,6 +158,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_grants,
     webmentions,
     private_pages,
+    websub_subscriptions,
 );
 
 diesel::table! {
@@ -210,6 +211,18 @@ diesel::table! {
         token_hash -> Text,
         object_ap_id -> Text,
         site_url -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    websub_subscriptions (id) {
+        id -> BigInt,
+        room_id -> BigInt,
+        topic -> Text,
+        callback -> Text,
+        secret -> Nullable<Text>,
+        lease_expires_at -> Timestamp,
         created_at -> Timestamp,
     }
 }
