@@ -28,7 +28,6 @@ fn page_start(title: &str) -> String {
 <title>{title}</title>
 <link rel="webmention" href="/webmention">
 <link rel="alternate" type="application/atom+xml" href="/feed.atom">
-<link rel="stylesheet" href="/style.css">
 </head>
 <body>
 "#
@@ -41,12 +40,20 @@ fn h_entry(n: usize, paragraphs: usize) -> String {
     let day = n % 28 + 1;
     let mut content = String::new();
     for p in 0..paragraphs {
-        content.push_str(&format!(
-            "<p>Where the <em>Rhône</em> meets the <a href=\"/tags/arve\">Arve</a> \
-             the water keeps two colours for a while ({n}.{p}). \
-             See <a href=\"https://maps.example/geneva?z=14\">the map</a> and \
-             <code>flow &lt; 300 m³/s</code> &amp; more.</p>\n"
-        ));
+        content.push_str(&match (n + p) % 3 {
+            0 => format!(
+                "<p>Where the <em>Rhône</em> meets the <a href=\"/tags/arve\">Arve</a>, \
+                 two colours run side by side ({n}.{p}).</p>\n"
+            ),
+            1 => format!(
+                "<p>See <a href=\"https://maps.example/geneva?z=1{p}\">the map</a>; \
+                 <code>flow &lt; 300 m³/s</code> &amp; rising.</p>\n"
+            ),
+            _ => format!(
+                "<p><strong>Note {n}:</strong> the bridge at <a href=\"/places/jonction\">\
+                 La Jonction</a> is the best view.</p>\n"
+            ),
+        });
     }
     format!(
         r#"<article class="h-entry" id="post-{n}">
@@ -78,7 +85,7 @@ fn h_entry(n: usize, paragraphs: usize) -> String {
 fn small_page() -> String {
     let mut html = page_start("Where rivers meet");
     html.push_str("<main>\n");
-    html.push_str(&h_entry(1, 2));
+    html.push_str(&h_entry(1, 3));
     html.push_str("</main>\n</body>\n</html>\n");
     html
 }
@@ -107,6 +114,8 @@ fn large_page() -> String {
 fn benches(c: &mut Criterion) {
     let base = Url::parse(BASE).unwrap();
     let pages = [("1.5KB", small_page()), ("50KB", large_page())];
+    assert!((1_300..1_700).contains(&pages[0].1.len()));
+    assert!((48_000..53_000).contains(&pages[1].1.len()));
     for (label, html) in &pages {
         // The pages must be what they say: sizes near their labels, and
         // entries that parse with content and an author.

@@ -78,6 +78,16 @@ pub enum RoomCommand {
         #[arg(long)]
         members_only: bool,
     },
+    /// Accept a pending request to join a members-only room.
+    Approve {
+        room: String,
+        /// The member: an actor URL, a handle (name@host) or a site's domain.
+        member: String,
+    },
+    /// Remove a member (they may ask to join again).
+    Remove { room: String, member: String },
+    /// Ban a member: removed, and their posts to the room are refused.
+    Ban { room: String, member: String },
 }
 
 impl Command {
@@ -115,6 +125,15 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<Value> {
             let account = accounts::create_user(&store, &urls, new).await?;
             Ok(json!({ "id": account.actor_url, "acct": handle(&urls, &account.username) }))
         }
+        Command::Room(RoomCommand::Approve { room, member }) => {
+            moderate(&config, &room, &member, Moderation::Approve).await
+        }
+        Command::Room(RoomCommand::Remove { room, member }) => {
+            moderate(&config, &room, &member, Moderation::Remove).await
+        }
+        Command::Room(RoomCommand::Ban { room, member }) => {
+            moderate(&config, &room, &member, Moderation::Ban).await
+        }
         Command::Queue(QueueCommand::Stats) => {
             let (store, _) = open_migrated(&config).await?;
             Ok(serde_json::to_value(crate::delivery::stats(&store).await?)?)
@@ -150,6 +169,55 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<Value> {
             Ok(json!({ "id": room.actor_url, "acct": handle(&urls, &room.username) }))
         }
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Moderation {
+    Approve,
+    Remove,
+    Ban,
+}
+
+/// The owner's moderation of a room, from the command line.
+async fn moderate(
+    config: &Config,
+    room: &str,
+    member: &str,
+    what: Moderation,
+) -> anyhow::Result<Value> {
+    let (store, _) = open_migrated(config).await?;
+    let fed = crate::server::federation(config, store.clone()).await?;
+    let room = accounts::find_local(&store, room)
+        .await?
+        .filter(|a| a.kind == crate::domain::accounts::AccountKind::Group)
+        .ok_or_else(|| anyhow::anyhow!("there is no room named {room:?}"))?;
+    let found = if member.starts_with("http://") || member.starts_with("https://") {
+        accounts::find_by_actor_url(&store, member).await?
+    } else if let Some((name, host)) = crate::federation::resolve::parse_handle(member)
+        && host.eq_ignore_ascii_case(&fed.urls.host())
+    {
+        match accounts::find_local(&store, name).await? {
+            Some(local) => Some(local),
+            None => accounts::find_proxy(&store, name).await?,
+        }
+    } else {
+        accounts::find_proxy(&store, member).await?
+    };
+    let member_account = found.ok_or_else(|| anyhow::anyhow!("{member:?} is not known here"))?;
+    match what {
+        Moderation::Approve => {
+            crate::rooms::membership::approve(&fed, &room, &member_account).await?
+        }
+        Moderation::Remove => {
+            if !crate::rooms::membership::leave(&store, room.id, member_account.id).await? {
+                anyhow::bail!("{member:?} is not a member of {}", room.username);
+            }
+        }
+        Moderation::Ban => crate::rooms::membership::ban(&fed, &room, &member_account).await?,
+    }
+    Ok(
+        json!({ "room": room.username, "member": member_account.actor_url, "done": format!("{what:?}").to_lowercase() }),
+    )
 }
 
 fn handle(urls: &Urls, name: &str) -> String {

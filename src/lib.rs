@@ -17,6 +17,7 @@ pub mod domain;
 pub mod federation;
 pub mod indieweb;
 pub mod metrics;
+pub mod rooms;
 pub mod server;
 pub mod store;
 pub mod urls;

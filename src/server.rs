@@ -160,6 +160,18 @@ pub fn workers(state: &AppState) -> Workers {
         Arc::new(crate::indieweb::send::Send(state.fed.clone())),
     );
     workers = workers.handle(
+        crate::domain::actions::ROOM_RELAY,
+        Arc::new(crate::rooms::relay::Relay(state.fed.clone())),
+    );
+    workers = workers.handle(
+        crate::domain::actions::WEBSUB_VERIFY,
+        Arc::new(crate::rooms::websub::Verify(state.fed.clone())),
+    );
+    workers = workers.handle(
+        crate::domain::actions::WEBSUB_DELIVER,
+        Arc::new(crate::rooms::websub::Deliver(state.fed.clone())),
+    );
+    workers = workers.handle(
         crate::domain::actions::PRIVATE_NOTE_TO_SITE,
         Arc::new(crate::indieweb::private::PrivateNotes(state.fed.clone())),
     );

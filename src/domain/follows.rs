@@ -176,11 +176,33 @@ pub async fn receive_reaction(
     object_ap_id: String,
 ) -> Result<Applied, DomainError> {
     let actor_id = actor.id;
+    let actor = actor.clone();
     store
         .run(move |conn| {
             crate::store::write_transaction(conn, |conn| {
-                if insert_activity(conn, &activity)?.is_none() {
+                let Some(stored) = insert_activity(conn, &activity)? else {
                     return Ok(Applied::Replay);
+                };
+                // A member's Like in a room is relayed; an Announce (a boost,
+                // or a room relaying) lands in the inboxes of those it reaches.
+                let mut filed = 0;
+                if activity.kind == "Like" {
+                    let relays = crate::rooms::membership::relays_for(
+                        conn,
+                        &actor,
+                        &activity.addressees,
+                        &activity.ap_id,
+                    )?;
+                    super::actions::enqueue(conn, &relays)?;
+                } else {
+                    let recipients =
+                        super::posts::local_recipients(conn, &actor, &activity.addressees)?;
+                    filed = crate::store::inbox_items::file(
+                        conn,
+                        &recipients,
+                        stored.id,
+                        Utc::now().naive_utc(),
+                    )?;
                 }
                 reaction_rows::insert(
                     conn,
@@ -192,7 +214,7 @@ pub async fn receive_reaction(
                         created_at: Utc::now().naive_utc(),
                     },
                 )?;
-                Ok(Applied::Stored { filed: 0 })
+                Ok(Applied::Stored { filed })
             })
         })
         .await

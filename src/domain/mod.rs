@@ -27,6 +27,8 @@ pub enum DomainError {
     NoSuchUser(String),
     #[error("there is no object {0}")]
     NoSuchObject(String),
+    #[error("not a member of the room {0}")]
+    NotMember(String),
     #[error("only the owner may change or delete this object")]
     NotOwner,
     #[error("{0} exists already")]

@@ -229,8 +229,15 @@ pub async fn receive_create(
                 let Some(stored) = insert_activity(conn, &activity)? else {
                     return Ok(Applied::Replay);
                 };
+                let relays = crate::rooms::membership::relays_for(
+                    conn,
+                    &sender,
+                    &activity.addressees,
+                    &activity.ap_id,
+                )?;
                 insert_post(conn, &post)?;
                 actions::enqueue(conn, &follow_ups)?;
+                actions::enqueue(conn, &relays)?;
                 let recipients = local_recipients(conn, &sender, &activity.addressees)?;
                 let filed =
                     inbox_items::file(conn, &recipients, stored.id, Utc::now().naive_utc())?;
@@ -259,6 +266,7 @@ pub async fn receive_update(
     changes: PostChanges,
 ) -> Result<Applied, DomainError> {
     let actor_id = actor.id;
+    let actor = actor.clone();
     store
         .run(move |conn| {
             crate::store::write_transaction(conn, |conn| {
@@ -271,6 +279,13 @@ pub async fn receive_update(
                 if insert_activity(conn, &activity)?.is_none() {
                     return Ok(Applied::Replay);
                 }
+                let relays = crate::rooms::membership::relays_for(
+                    conn,
+                    &actor,
+                    &activity.addressees,
+                    &activity.ap_id,
+                )?;
+                actions::enqueue(conn, &relays)?;
                 if object.deleted_at.is_none() {
                     object_rows::update(
                         conn,
@@ -300,6 +315,7 @@ pub async fn receive_delete(
     follow_ups: Vec<Action>,
 ) -> Result<Applied, DomainError> {
     let actor_id = actor.id;
+    let actor = actor.clone();
     store
         .run(move |conn| {
             crate::store::write_transaction(conn, |conn| {
@@ -312,6 +328,13 @@ pub async fn receive_delete(
                 if insert_activity(conn, &activity)?.is_none() {
                     return Ok(Applied::Replay);
                 }
+                let relays = crate::rooms::membership::relays_for(
+                    conn,
+                    &actor,
+                    &activity.addressees,
+                    &activity.ap_id,
+                )?;
+                actions::enqueue(conn, &relays)?;
                 object_rows::mark_deleted(conn, object.id, Utc::now().naive_utc())?;
                 actions::enqueue(conn, &follow_ups)?;
                 Ok(Applied::Stored { filed: 0 })

@@ -161,7 +161,14 @@ pub async fn publish_with(
             crate::store::write_transaction(conn, |conn| {
                 let stored = insert_activity(conn, &activity)?
                     .ok_or_else(|| DomainError::Conflict(activity.ap_id.clone()))?;
+                let relays = crate::rooms::membership::relays_for(
+                    conn,
+                    &author,
+                    &activity.addressees,
+                    &activity.ap_id,
+                )?;
                 apply(conn, &author, &activity, &effect)?;
+                actions::enqueue(conn, &relays)?;
                 let recipients = local_recipients(conn, &author, &activity.addressees)?;
                 inbox_items::file(conn, &recipients, stored.id, Utc::now().naive_utc())?;
                 actions::enqueue(

@@ -39,7 +39,9 @@ pub enum SubmitError {
 impl From<DomainError> for SubmitError {
     fn from(error: DomainError) -> Self {
         match error {
-            DomainError::NotOwner => SubmitError::Forbidden(error.to_string()),
+            DomainError::NotOwner | DomainError::NotMember(_) => {
+                SubmitError::Forbidden(error.to_string())
+            }
             DomainError::NoSuchObject(_) | DomainError::Conflict(_) => {
                 SubmitError::Invalid(error.to_string())
             }

@@ -195,7 +195,17 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
     let entry = hentry_to_entry(&entry_item.to_json());
     let site = site_profile(fed, &document, entry_item, &source, &page.final_url).await;
     let proxy = accounts::ensure_proxy(&fed.store, &fed.urls, site).await?;
-    let object = publish_entry(fed, &proxy, &mention, entry).await?;
+    let object = match publish_entry(fed, &proxy, &mention, entry).await {
+        Ok(object) => object,
+        Err(DomainError::NotMember(room)) => {
+            let reason = format!(
+                "not a member of the room {room} (banned, or awaiting the owner's approval)"
+            );
+            record(fed, &mention, MentionStatus::Rejected, Some(&reason), None).await?;
+            return Ok(JobOutcome::Done);
+        }
+        Err(error) => return Err(error),
+    };
     record(fed, &mention, MentionStatus::Verified, None, Some(object)).await?;
     fed.wake.notify_one();
     Ok(JobOutcome::Done)
@@ -336,6 +346,20 @@ async fn publish_entry(
                 update_post(fed, proxy, &existing, &entry, now).await?;
                 return Ok(existing.ap_id);
             }
+            // A reply to a room: the site joins it (through its proxy) and
+            // posts to it; the room relays the post to its members.
+            let room = room_addressed(fed, &mention.target, &entry.in_reply_to).await?;
+            let mut entry = entry;
+            if let Some(room) = &room {
+                if !crate::rooms::membership::join(&fed.store, room, proxy).await? {
+                    return Err(DomainError::NotMember(room.username.clone()));
+                }
+                let room_urls = [
+                    room.actor_url.clone(),
+                    room.profile_url.clone().unwrap_or_default(),
+                ];
+                entry.in_reply_to.retain(|url| !room_urls.contains(url));
+            }
             let mut cc = vec![followers];
             // A reply reaches the replied-to author and, as a thread's
             // audience, that author's followers.
@@ -362,11 +386,17 @@ async fn publish_entry(
                 cc.push(person.actor_url);
             }
             cc.dedup();
-            let to = vec![PUBLIC.to_owned()];
+            let to = match &room {
+                Some(room) if room.manually_approves_followers => {
+                    cc.clear();
+                    vec![room.actor_url.clone()]
+                }
+                Some(room) => vec![room.actor_url.clone(), PUBLIC.to_owned()],
+                None => vec![PUBLIC.to_owned()],
+            };
             let id = fed.urls.mint("objects");
             let activity_id = fed.urls.mint("activities");
             let published = entry.published.unwrap_or(now);
-            let mut entry = entry;
             entry.url = Some(source_url.clone());
             let note = entry_to_note(&id, &proxy.actor_url, &entry, &to, &cc, published);
             let create = build_create(&activity_id, proxy, &note);
@@ -403,6 +433,28 @@ async fn publish_entry(
             Ok(id)
         }
     }
+}
+
+/// The local room a mention is about: its target, or a room the entry
+/// replies to.
+async fn room_addressed(
+    fed: &Federation,
+    target: &str,
+    in_reply_to: &[String],
+) -> Result<Option<Account>, DomainError> {
+    for url in std::iter::once(target).chain(in_reply_to.iter().map(String::as_str)) {
+        let found = match fed.urls.local_name_of(url) {
+            Some((Some(crate::urls::ROOMS) | None, name)) => {
+                accounts::find_local(&fed.store, name).await?
+            }
+            _ => None,
+        };
+        if let Some(room) = found.filter(|a| a.kind == crate::domain::accounts::AccountKind::Group)
+        {
+            return Ok(Some(room));
+        }
+    }
+    Ok(None)
 }
 
 /// A re-sent mention whose content changed becomes an Update.

@@ -201,7 +201,46 @@ fn paged(id: &str, page: Option<i64>, all: Vec<Value>) -> Result<Response, WebEr
     render_page(id, page, total, items)
 }
 
+/// A room's page: its conversation as an h-feed, oldest first, with its
+/// hub. A members-only room has no public page.
+async fn room_page(state: &AppState, room: &Account) -> Result<Response, WebError> {
+    if room.manually_approves_followers {
+        return Err(WebError::not_found());
+    }
+    let posts = crate::rooms::relay::room_posts(&state.fed, room).await?;
+    let members = crate::rooms::membership::member_count(&state.store, room.id).await?;
+    let [atom_url, feed_url] = crate::rooms::websub::topics_of(room);
+    let view = FeedPage {
+        webmention: state.urls.webmention(),
+        name: room.shown_name().to_owned(),
+        handle: format!("@{}@{}", room.username, state.urls.host()),
+        profile_url: room
+            .profile_url
+            .clone()
+            .unwrap_or_else(|| room.actor_url.clone()),
+        atom_url,
+        entries: posts
+            .iter()
+            .map(|(post, author)| EntryView::of(post, author))
+            .collect(),
+        prev_url: None,
+        next_url: None,
+        feed_url,
+        summary: room.summary.clone(),
+        member_count: Some(members),
+        hub_url: Some(state.urls.path("/websub")),
+    };
+    let mut response = html_response(&view)?;
+    response
+        .headers_mut()
+        .insert(VARY, axum::http::HeaderValue::from_static("Accept"));
+    Ok(response)
+}
+
 async fn feed_page(state: &AppState, account: &Account, page: i64) -> Result<Response, WebError> {
+    if account.kind == AccountKind::Group {
+        return room_page(state, account).await;
+    }
     let found =
         posts::public_posts_of(&state.store, account.id, (page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
     let feed_url = account.outbox_url.clone().unwrap_or_default();
@@ -223,6 +262,9 @@ async fn feed_page(state: &AppState, account: &Account, page: i64) -> Result<Res
         prev_url: (page > 1).then(|| page_url(page - 1)),
         next_url: (page * PAGE_SIZE < found.total).then(|| page_url(page + 1)),
         feed_url,
+        summary: None,
+        member_count: None,
+        hub_url: None,
     };
     let mut response = html_response(&view)?;
     response
@@ -237,6 +279,13 @@ pub async fn atom<const KIND: u8>(
     Path(name): Path<String>,
 ) -> Result<Response, WebError> {
     let account = owner::<KIND>(&state, &name).await?;
+    if account.kind == AccountKind::Group {
+        if account.manually_approves_followers {
+            return Err(WebError::not_found());
+        }
+        let xml = crate::rooms::websub::room_atom(&state.fed, &account).await?;
+        return Ok(([(CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response());
+    }
     let found = posts::public_posts_of(&state.store, account.id, 0, PAGE_SIZE).await?;
     let profile = account
         .profile_url

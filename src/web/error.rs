@@ -70,7 +70,9 @@ impl From<DomainError> for WebError {
                 WebError::bad_request(error.to_string())
             }
             DomainError::NoSuchUser(_) | DomainError::NoSuchObject(_) => WebError::not_found(),
-            DomainError::NotOwner => WebError::new(StatusCode::FORBIDDEN, error.to_string()),
+            DomainError::NotOwner | DomainError::NotMember(_) => {
+                WebError::new(StatusCode::FORBIDDEN, error.to_string())
+            }
             DomainError::Conflict(_) => WebError::new(StatusCode::CONFLICT, error.to_string()),
             DomainError::Key(_) | DomainError::Store(_) => WebError::internal(error),
         }

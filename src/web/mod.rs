@@ -16,6 +16,7 @@ mod objects;
 mod pages;
 pub mod signed;
 mod webmention;
+mod websub;
 mod well_known;
 
 use std::sync::Arc;
@@ -154,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/webmention", post(webmention::receive))
         .route("/mirror", get(mirror::mirror))
+        .route("/websub", post(websub::hub))
         .route("/private/{token}", get(mirror::private))
         .route("/webmention/{token}", get(webmention::status))
         .route(

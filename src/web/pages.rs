@@ -169,6 +169,10 @@ pub struct FeedPage {
     pub entries: Vec<EntryView>,
     pub prev_url: Option<String>,
     pub next_url: Option<String>,
+    /// Rooms: the description, the member count and the WebSub hub.
+    pub summary: Option<String>,
+    pub member_count: Option<i64>,
+    pub hub_url: Option<String>,
 }
 
 /// A short message to a person (errors, expired links).

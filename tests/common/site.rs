@@ -18,6 +18,9 @@ struct SiteState {
     gone: Arc<Mutex<bool>>,
     private_notes: Arc<Mutex<bool>>,
     received: Arc<Mutex<Vec<(String, String)>>>,
+    /// WebSub: whether the callback echoes challenges, and what it got.
+    echo_challenges: Arc<Mutex<bool>>,
+    pushes: Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>,
 }
 
 pub struct Site {
@@ -31,12 +34,14 @@ impl Site {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = SiteState {
             base: base.clone(),
+            echo_challenges: Arc::new(Mutex::new(true)),
             ..SiteState::default()
         };
         let app = Router::new()
             .route("/", get(home))
             .route("/post", get(page))
             .route("/webmention", post(record))
+            .route("/websub-callback", get(websub_verify).post(websub_push))
             .with_state(state.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -79,6 +84,25 @@ impl Site {
 
     pub fn delete_post(&self) {
         *self.state.gone.lock().unwrap() = true;
+    }
+
+    pub fn callback_url(&self) -> String {
+        format!("{}/websub-callback", self.base)
+    }
+
+    /// Makes the callback refuse to confirm subscriptions.
+    pub fn stop_echoing(&self) {
+        *self.state.echo_challenges.lock().unwrap() = false;
+    }
+
+    /// WebSub content distributions: (X-Hub-Signature, body).
+    pub fn pushes(&self) -> Vec<(Option<String>, Vec<u8>)> {
+        self.state.pushes.lock().unwrap().clone()
+    }
+
+    /// An h-entry replying to a room (`u-in-reply-to` = its URL).
+    pub fn room_post_html(&self, room_url: &str, content: &str) -> String {
+        self.reply_html(room_url, content)
     }
 
     /// Webmentions received: (source, target).
@@ -126,4 +150,35 @@ async fn record(
     let target = form.get("target").cloned().unwrap_or_default();
     state.received.lock().unwrap().push((source, target));
     StatusCode::ACCEPTED
+}
+
+async fn websub_verify(
+    State(state): State<SiteState>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if !*state.echo_challenges.lock().unwrap() {
+        return (StatusCode::OK, "no").into_response();
+    }
+    query
+        .get("hub.challenge")
+        .cloned()
+        .unwrap_or_default()
+        .into_response()
+}
+
+async fn websub_push(
+    State(state): State<SiteState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let signature = headers
+        .get("x-hub-signature")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    state
+        .pushes
+        .lock()
+        .unwrap()
+        .push((signature, body.to_vec()));
+    StatusCode::OK
 }

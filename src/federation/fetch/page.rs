@@ -138,6 +138,40 @@ impl Fetcher {
     }
 }
 
+impl Fetcher {
+    /// POST of `body` with these headers (a WebSub content distribution),
+    /// unsigned, no redirects followed; the outcome as for [`Fetcher::post_form`].
+    pub async fn post_body(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<FormOutcome, FetchError> {
+        let url = without_fragment(url);
+        check_url(&url, self.inner.allow_private)?;
+        tracing::debug!(%url, "POST body");
+        let mut response = self
+            .inner
+            .client
+            .post(url)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(request_error)?;
+        let status = response.status();
+        let location = header_text(response.headers(), LOCATION);
+        let retry_after = header_text(response.headers(), RETRY_AFTER)
+            .and_then(|value| parse_retry_after(&value, SystemTime::now()));
+        discard_body(&mut response, POST_RESPONSE_LIMIT).await;
+        Ok(FormOutcome {
+            status,
+            location,
+            retry_after,
+        })
+    }
+}
+
 /// Reads the body up to `limit` bytes and stops there, keeping what came.
 async fn read_up_to(response: &mut reqwest::Response, limit: usize) -> Result<Vec<u8>, FetchError> {
     let mut body = Vec::new();

@@ -62,7 +62,9 @@ impl From<VerifyError> for InboxError {
 impl From<DomainError> for InboxError {
     fn from(error: DomainError) -> Self {
         match error {
-            DomainError::NotOwner => InboxError::Forbidden(error.to_string()),
+            DomainError::NotOwner | DomainError::NotMember(_) => {
+                InboxError::Forbidden(error.to_string())
+            }
             other => InboxError::Internal(other),
         }
     }
