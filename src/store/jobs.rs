@@ -56,7 +56,9 @@ pub fn enqueue(conn: &mut AnyConnection, rows: &[NewJobRow<'_>]) -> QueryResult<
 
 /// Claims due jobs (and jobs whose lease expired), at most `host_cap`
 /// running per host counting those already running anywhere. `{lock}` is
-/// `FOR UPDATE SKIP LOCKED` on PostgreSQL and empty on SQLite (one writer).
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL and empty on SQLite (one writer);
+/// the limit applies after the lock, so rows another process is claiming
+/// are passed over rather than counted.
 const CLAIM: &str = "\
 WITH busy AS (
     SELECT host, COUNT(*) AS running FROM jobs
@@ -73,12 +75,17 @@ ready AS (
 )
 UPDATE jobs SET status = 'running', locked_until = $1, updated_at = $2
 WHERE id IN (
-    SELECT id FROM jobs WHERE id IN (
+    SELECT id FROM jobs
+    WHERE id IN (
         SELECT id FROM ready
         WHERE host IS NULL OR place + running <= $3
-        ORDER BY run_at, id
-        LIMIT $4
     )
+      -- Checked again on the row itself: when another process claimed it
+      -- meanwhile, PostgreSQL re-reads the row and this no longer holds.
+      AND ((status IN ('pending', 'retrying') AND run_at <= $2)
+           OR (status = 'running' AND locked_until < $2))
+    ORDER BY run_at, id
+    LIMIT $4
     {lock}
 )
 RETURNING *";

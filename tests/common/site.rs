@@ -11,6 +11,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+/// WebSub pushes received: (X-Hub-Signature, body).
+type Pushes = Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>;
+
 #[derive(Clone, Default)]
 struct SiteState {
     base: String,
@@ -20,7 +23,7 @@ struct SiteState {
     received: Arc<Mutex<Vec<(String, String)>>>,
     /// WebSub: whether the callback echoes challenges, and what it got.
     echo_challenges: Arc<Mutex<bool>>,
-    pushes: Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>,
+    pushes: Pushes,
 }
 
 pub struct Site {
