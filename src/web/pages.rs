@@ -130,19 +130,42 @@ impl EntryView {
     }
 }
 
-/// Text of some HTML, for titles.
+/// Text of some HTML, for titles: tags dropped, block boundaries kept as
+/// spaces, inline ones not (so "see <a>the map</a>." stays one sentence).
 fn strip_tags(html: &str) -> String {
+    const BLOCKS: &[&str] = &[
+        "p",
+        "br",
+        "div",
+        "li",
+        "blockquote",
+        "pre",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    ];
     let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
+    let mut tag: Option<String> = None;
     for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
+        match (&mut tag, c) {
+            (None, '<') => tag = Some(String::new()),
+            (Some(name), '>') => {
+                let name = name
+                    .trim_start_matches('/')
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                if BLOCKS.contains(&name.trim_end_matches('/')) {
+                    out.push(' ');
+                }
+                tag = None;
             }
-            c if !in_tag => out.push(c),
-            _ => {}
+            (Some(name), c) => name.push(c),
+            (None, c) => out.push(c),
         }
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -182,4 +205,20 @@ pub struct MessagePage<'a> {
     pub webmention: String,
     pub title: &'a str,
     pub message: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_tags;
+
+    #[test]
+    fn titles_keep_sentences_whole() {
+        assert_eq!(
+            strip_tags(
+                "<p>Rivers <em>meet</em> here, see <a href=\"x\">the map</a>.</p><p>Next</p>"
+            ),
+            "Rivers meet here, see the map. Next"
+        );
+        assert_eq!(strip_tags("a<br/>b"), "a b");
+    }
 }
