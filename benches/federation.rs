@@ -17,9 +17,17 @@
 //!    fraction of openssl's sign/s on one core (target: 70 %), once with the
 //!    default per-host cap and once with a raised one, and the peak RSS of
 //!    each run.
+//! 4. Room relay: a local member's public note addressed to an open room
+//!    (FEP-1b12) of 1,000 remote members on 100 instances (shared inboxes of
+//!    the same sink), from the `publish_note` call until the sink has had
+//!    the room's Announce on every one of those shared inboxes: the note's
+//!    `room_relay` job, the Announce's fan-out and the 100 signed POSTs. As
+//!    for the fan-out: deliveries per second as a fraction of openssl's
+//!    sign/s, with the default and a raised host cap, and the peak RSS; and
+//!    when each job was queued and done.
 //!
 //! Run with `cargo bench --bench federation` (release profile); add
-//! `-- crypto`, `-- fanout` or `-- ingest` to run one part. Load generator,
+//! `-- crypto`, `-- fanout`, `-- room` or `-- ingest` to run one part. Load generator,
 //! servers and sink all run in this process on loopback and share the
 //! machine's cores; a whole run takes under two minutes on two cores.
 //! `ESTUARY_DB_POOL_SIZE` and `ESTUARY_DELIVERY_CONCURRENCY`, when set in
@@ -40,11 +48,11 @@ use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap as AxumHeaders, StatusCode};
 use axum::routing::post;
-use chrono::Utc;
+use chrono::{NaiveDateTime, Utc};
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use estuary::config::{Config, DEFAULT_DELIVERY_HOST_CAP};
-use estuary::domain::accounts::{Account, NewLocalAccount, create_user};
+use estuary::domain::accounts::{Account, NewLocalAccount, create_room, create_user};
 use estuary::domain::audience::PUBLIC;
 use estuary::federation::fetch::Signer;
 use estuary::federation::inbox::{InboxTarget, receive};
@@ -83,12 +91,16 @@ const RAISED_HOST_CAP: u32 = 1_000;
 /// Server settings taken from the environment when set there (to try
 /// other values); the defaults otherwise.
 const PASSED_THROUGH: &[&str] = &["ESTUARY_DB_POOL_SIZE", "ESTUARY_DELIVERY_CONCURRENCY"];
+/// Remote members of the room of the room-relay part, and the instances
+/// (shared inboxes of the sink) they are spread over.
+const ROOM_MEMBERS: usize = 1_000;
+const ROOM_INSTANCES: usize = 100;
 /// A fan-out run that has not reached every shared inbox by then failed.
 const FAN_OUT_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 fn main() {
     // `cargo bench --bench federation -- ingest` runs one part (`crypto`,
-    // `ingest`, `fanout`); cargo's own `--bench` flag is ignored.
+    // `ingest`, `fanout`, `room`); cargo's own `--bench` flag is ignored.
     let parts: Vec<String> = std::env::args()
         .skip(1)
         .filter(|arg| !arg.starts_with('-'))
@@ -107,16 +119,26 @@ fn main() {
         eprintln!("sign_cavage and parse_signature_at + verify, one core …");
         results.ours = Some(our_crypto());
     }
-    // Fan-out first: its peak RSS is then not inflated by what the ingest
-    // run allocated (the pre-signed requests) and the allocator kept.
-    if wanted("fanout") {
-        let sink = runtime.block_on(Sink::start());
+    // Fan-out and room relay first: their peak RSS is then not inflated by
+    // what the ingest run allocated (the pre-signed requests) and the
+    // allocator kept.
+    let runs = [Scenario::Followers, Scenario::Room]
+        .into_iter()
+        .filter(|scenario| wanted(scenario.part()));
+    let mut sink = None;
+    for scenario in runs {
+        let sink = sink.get_or_insert_with(|| runtime.block_on(Sink::start()));
         for cap in [None, Some(RAISED_HOST_CAP)] {
             eprintln!(
-                "fan-out to {FOLLOWERS} followers, host cap {} …",
+                "{}, host cap {} …",
+                scenario.describe(),
                 cap.unwrap_or(DEFAULT_DELIVERY_HOST_CAP)
             );
-            results.fan_outs.push(runtime.block_on(fan_out(&sink, cap)));
+            let run = runtime.block_on(fan_out(sink, scenario, cap));
+            match scenario {
+                Scenario::Followers => results.fan_outs.push(run),
+                Scenario::Room => results.room_relays.push(run),
+            }
         }
     }
     if wanted("ingest") {
@@ -133,6 +155,7 @@ struct Results {
     ours: Option<OurCrypto>,
     ingest: Option<Ingest>,
     fan_outs: Vec<FanOut>,
+    room_relays: Vec<FanOut>,
 }
 
 // ---------------------------------------------------------------------------
@@ -351,7 +374,8 @@ impl Instance {
     }
 }
 
-/// Counts rows of `table` in the SQLite file at `db_url`.
+/// Counts rows of `table` (which may end in a `WHERE` clause) in the
+/// SQLite file at `db_url`.
 fn count_rows(db_url: &str, table: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct Count {
@@ -730,18 +754,79 @@ async fn accept_everything() -> Url {
 }
 
 // ---------------------------------------------------------------------------
-// Fan-out
+// Fan-out and room relay
+
+/// What a fan-out run publishes, and to whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    /// A public note of a local author to [`FOLLOWERS`] remote followers
+    /// behind [`SHARED_INBOXES`] shared inboxes.
+    Followers,
+    /// A local member's public note addressed to an open room of
+    /// [`ROOM_MEMBERS`] remote members behind [`ROOM_INSTANCES`] shared
+    /// inboxes: the room relays it to them by Announce.
+    Room,
+}
+
+impl Scenario {
+    /// The name that runs it alone (`cargo bench --bench federation -- room`).
+    fn part(self) -> &'static str {
+        match self {
+            Scenario::Followers => "fanout",
+            Scenario::Room => "room",
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Scenario::Followers => format!("fan-out to {FOLLOWERS} followers"),
+            Scenario::Room => {
+                format!("room relay to {ROOM_MEMBERS} members on {ROOM_INSTANCES} instances")
+            }
+        }
+    }
+
+    /// Remote accounts seeded as followers (members) of the publisher (room).
+    fn followers(self) -> usize {
+        match self {
+            Scenario::Followers => FOLLOWERS,
+            Scenario::Room => ROOM_MEMBERS,
+        }
+    }
+
+    /// Shared inboxes of the sink those followers are behind: the POSTs the
+    /// run waits for.
+    fn inboxes(self) -> usize {
+        match self {
+            Scenario::Followers => SHARED_INBOXES,
+            Scenario::Room => ROOM_INSTANCES,
+        }
+    }
+
+    /// The type of the activity the sink counts.
+    fn activity_type(self) -> &'static str {
+        match self {
+            Scenario::Followers => "Create",
+            Scenario::Room => "Announce",
+        }
+    }
+}
 
 /// A stand-in for the followers' servers: it answers 202 to POSTs on
-/// `/shared/{n}` and counts them, nothing more.
+/// `/shared/{n}` and counts them (those of the expected activity type by
+/// inbox), nothing more.
 struct Sink {
     base: String,
     state: Arc<SinkState>,
 }
 
 struct SinkState {
+    /// The activity type the current run waits for.
+    expected: Mutex<&'static str>,
     posts: AtomicUsize,
     unsigned: AtomicUsize,
+    /// POSTs of another type than `expected`.
+    other: AtomicUsize,
     seen: Vec<AtomicBool>,
     distinct: AtomicUsize,
     first: Mutex<Option<Instant>>,
@@ -755,9 +840,11 @@ impl Sink {
             .expect("bind sink");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let state = Arc::new(SinkState {
+            expected: Mutex::new(""),
             posts: AtomicUsize::new(0),
             unsigned: AtomicUsize::new(0),
-            seen: (0..SHARED_INBOXES)
+            other: AtomicUsize::new(0),
+            seen: (0..SHARED_INBOXES.max(ROOM_INSTANCES))
                 .map(|_| AtomicBool::new(false))
                 .collect(),
             distinct: AtomicUsize::new(0),
@@ -773,10 +860,13 @@ impl Sink {
         Sink { base, state }
     }
 
-    fn reset(&self) {
+    /// Forgets the last run; the next one waits for `expected` activities.
+    fn reset(&self, expected: &'static str) {
         let state = &self.state;
+        *state.expected.lock().expect("sink lock") = expected;
         state.posts.store(0, Ordering::SeqCst);
         state.unsigned.store(0, Ordering::SeqCst);
+        state.other.store(0, Ordering::SeqCst);
         state.distinct.store(0, Ordering::SeqCst);
         for seen in &state.seen {
             seen.store(false, Ordering::SeqCst);
@@ -786,15 +876,29 @@ impl Sink {
     }
 }
 
+/// The top-level `type` of an activity.
+#[derive(serde::Deserialize)]
+struct ActivityType {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
 async fn count_post(
     State(state): State<Arc<SinkState>>,
     UrlPath(n): UrlPath<usize>,
     headers: AxumHeaders,
+    body: axum::body::Bytes,
 ) -> StatusCode {
     let now = Instant::now();
     state.posts.fetch_add(1, Ordering::SeqCst);
     if !headers.contains_key("signature") {
         state.unsigned.fetch_add(1, Ordering::SeqCst);
+    }
+    let expected = *state.expected.lock().expect("sink lock");
+    let kind = serde_json::from_slice::<ActivityType>(&body).map(|a| a.kind);
+    if kind.as_deref().ok() != Some(expected) {
+        state.other.fetch_add(1, Ordering::SeqCst);
+        return StatusCode::ACCEPTED;
     }
     state.first.lock().expect("sink lock").get_or_insert(now);
     *state.last.lock().expect("sink lock") = Some(now);
@@ -807,23 +911,27 @@ async fn count_post(
 }
 
 struct FanOut {
+    scenario: Scenario,
     host_cap: u32,
     delivery_concurrency: usize,
     /// Until `publish_note` returned.
     published: Duration,
-    /// Until the sink had its first POST.
+    /// Until the sink had its first POST of the expected type.
     first: Option<Duration>,
-    /// Until the sink had one POST on every shared inbox (None: it did not
-    /// within the time limit).
+    /// Until the sink had one such POST on every shared inbox (None: it
+    /// did not within the time limit).
     last: Option<Duration>,
     posts: usize,
     distinct: usize,
     unsigned: usize,
+    other: usize,
     cpu: f64,
     rss_before: Option<f64>,
     peak_rss: Option<f64>,
     peak_is_per_run: bool,
     queue: estuary::delivery::QueueStats,
+    /// The jobs of the run, as the queue recorded them.
+    jobs: Vec<JobSpan>,
     seed: Duration,
 }
 
@@ -834,7 +942,7 @@ impl FanOut {
     }
 }
 
-async fn fan_out(sink: &Sink, host_cap: Option<u32>) -> FanOut {
+async fn fan_out(sink: &Sink, scenario: Scenario, host_cap: Option<u32>) -> FanOut {
     let dir = tempfile::tempdir().expect("temp dir");
     let extra: Vec<(&str, String)> = host_cap
         .map(|cap| ("ESTUARY_DELIVERY_HOST_CAP", cap.to_string()))
@@ -844,37 +952,64 @@ async fn fan_out(sink: &Sink, host_cap: Option<u32>) -> FanOut {
     let host_cap = author.state.config.delivery_host_cap;
     let delivery_concurrency = author.state.config.delivery_concurrency;
     let alice = author.add_user("alice").await;
+    let room = match scenario {
+        Scenario::Followers => None,
+        Scenario::Room => Some(
+            create_room(
+                &author.state.store,
+                &author.state.urls,
+                NewLocalAccount {
+                    name: "garden".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("create room"),
+        ),
+    };
 
     let started = Instant::now();
-    let (db_url, sink_base, alice_id) = (author.db_url.clone(), sink.base.clone(), alice.id);
-    tokio::task::spawn_blocking(move || seed_followers(&db_url, &sink_base, alice_id))
-        .await
-        .expect("seeding task");
+    let followee = room.as_ref().unwrap_or(&alice).id;
+    // In the room, alice is a member too (local: she gets no POST).
+    let local_member = room.as_ref().map(|_| (alice.id, alice.actor_url.clone()));
+    let (db_url, sink_base) = (author.db_url.clone(), sink.base.clone());
+    tokio::task::spawn_blocking(move || {
+        seed_followers(&db_url, &sink_base, scenario, followee, local_member)
+    })
+    .await
+    .expect("seeding task");
     let seed = started.elapsed();
 
-    sink.reset();
-    let peak_is_per_run = reset_peak_rss();
-    let rss_before = status_mib("VmRSS");
-    let cpu_before = cpu_seconds();
-    let start = Instant::now();
-    publish_note(
-        &author.state.fed,
-        &alice,
-        Draft {
+    let draft = match &room {
+        None => Draft {
             content_html: "<p>One note for ten thousand followers.</p>".into(),
             to: vec![PUBLIC.into()],
             cc: vec![alice.followers_url.clone().expect("followers URL")],
             ..Default::default()
         },
-    )
-    .await
-    .expect("publish");
+        Some(room) => Draft {
+            content_html: "<p>One note for the thousand members of the garden.</p>".into(),
+            to: vec![room.actor_url.clone()],
+            cc: vec![PUBLIC.into()],
+            ..Default::default()
+        },
+    };
+    let inboxes = scenario.inboxes();
+    sink.reset(scenario.activity_type());
+    let peak_is_per_run = reset_peak_rss();
+    let rss_before = status_mib("VmRSS");
+    let cpu_before = cpu_seconds();
+    let clock_start = Utc::now().naive_utc();
+    let start = Instant::now();
+    publish_note(&author.state.fed, &alice, draft)
+        .await
+        .expect("publish");
     let published = start.elapsed();
     let deadline = start + FAN_OUT_TIME_LIMIT;
-    while sink.state.distinct.load(Ordering::SeqCst) < SHARED_INBOXES && Instant::now() < deadline {
+    while sink.state.distinct.load(Ordering::SeqCst) < inboxes && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let reached_all = sink.state.distinct.load(Ordering::SeqCst) == SHARED_INBOXES;
+    let reached_all = sink.state.distinct.load(Ordering::SeqCst) == inboxes;
     let cpu = cpu_seconds() - cpu_before;
     // Let the workers record the last outcomes before reading the queue.
     let settle = Instant::now() + Duration::from_secs(10);
@@ -888,7 +1023,9 @@ async fn fan_out(sink: &Sink, host_cap: Option<u32>) -> FanOut {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let peak_rss = status_mib("VmHWM");
+    let db_url = author.db_url.clone();
     author.stop().await;
+    let jobs = job_spans(&db_url, clock_start);
 
     let since = |at: Option<Instant>| at.map(|at| at.saturating_duration_since(start));
     let first = since(*sink.state.first.lock().expect("sink lock"));
@@ -898,6 +1035,7 @@ async fn fan_out(sink: &Sink, host_cap: Option<u32>) -> FanOut {
         None
     };
     FanOut {
+        scenario,
         host_cap,
         delivery_concurrency,
         published,
@@ -906,18 +1044,27 @@ async fn fan_out(sink: &Sink, host_cap: Option<u32>) -> FanOut {
         posts: sink.state.posts.load(Ordering::SeqCst),
         distinct: sink.state.distinct.load(Ordering::SeqCst),
         unsigned: sink.state.unsigned.load(Ordering::SeqCst),
+        other: sink.state.other.load(Ordering::SeqCst),
         cpu,
         rss_before,
         peak_rss,
         peak_is_per_run,
         queue,
+        jobs,
         seed,
     }
 }
 
-/// Stores [`FOLLOWERS`] remote accounts on the sink, follower `n` behind
-/// shared inbox `n % SHARED_INBOXES`, all accepted followers of `followee`.
-fn seed_followers(db_url: &str, sink_base: &str, followee: i64) {
+/// Stores the scenario's remote accounts on the sink, follower `n` behind
+/// shared inbox `n % inboxes`, all accepted followers of `followee`; and
+/// `local_member` (id, actor URL), if any, as one more accepted follower.
+fn seed_followers(
+    db_url: &str,
+    sink_base: &str,
+    scenario: Scenario,
+    followee: i64,
+    local_member: Option<(i64, String)>,
+) {
     let sink_host = sink_base.trim_start_matches("http://");
     let pem = String::from_utf8(
         Rsa::generate(2048)
@@ -926,7 +1073,15 @@ fn seed_followers(db_url: &str, sink_base: &str, followee: i64) {
             .expect("public key"),
     )
     .expect("PEM is text");
-    let last = FOLLOWERS - 1;
+    let last = scenario.followers() - 1;
+    let inboxes = scenario.inboxes();
+    let local = match &local_member {
+        Some((id, actor_url)) => format!(
+            "INSERT INTO follows (follower_id, followee_id, follow_ap_id, accepted, created_at)
+             VALUES ({id}, {followee}, '{actor_url}#follow', TRUE, CURRENT_TIMESTAMP);"
+        ),
+        None => String::new(),
+    };
     let sql = format!(
         "BEGIN;
          WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < {last})
@@ -934,7 +1089,7 @@ fn seed_followers(db_url: &str, sink_base: &str, followee: i64) {
                                followers_url, public_key_pem, key_id, fetched_at,
                                created_at, updated_at)
          SELECT 'Person', 'follower' || n, '{sink_host}', '{sink_base}/actors/' || n,
-                '{sink_base}/inbox/' || n, '{sink_base}/shared/' || (n % {SHARED_INBOXES}),
+                '{sink_base}/inbox/' || n, '{sink_base}/shared/' || (n % {inboxes}),
                 '{sink_base}/actors/' || n || '/followers', '{pem}',
                 '{sink_base}/actors/' || n || '#main-key',
                 CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
@@ -942,14 +1097,67 @@ fn seed_followers(db_url: &str, sink_base: &str, followee: i64) {
          INSERT INTO follows (follower_id, followee_id, follow_ap_id, accepted, created_at)
          SELECT id, {followee}, actor_url || '#follow', TRUE, CURRENT_TIMESTAMP
          FROM accounts WHERE domain = '{sink_host}';
+         {local}
          COMMIT;"
     );
     let mut conn = estuary::store::ConnectionManager::new(db_url)
         .open()
         .expect("open database");
     conn.batch_execute(&sql).expect("seed followers");
-    let follows = count_rows(db_url, "follows");
-    assert_eq!(follows, FOLLOWERS as i64, "every follower is seeded");
+    let follows = count_rows(
+        db_url,
+        &format!("follows WHERE followee_id = {followee} AND accepted"),
+    );
+    let expected = scenario.followers() + usize::from(local_member.is_some());
+    assert_eq!(follows, expected as i64, "every follower is seeded");
+}
+
+/// One job of a run (every `deliver` job together), with its times from
+/// the `publish_note` call.
+struct JobSpan {
+    kind: String,
+    count: i64,
+    /// When the (first) job was queued.
+    queued: Duration,
+    /// When the (last) job was last updated: done, if the run settled.
+    done: Duration,
+}
+
+/// The jobs in the database at `db_url`, each on its own but the
+/// deliveries taken together, in the order they were queued; times are
+/// from `start` (the queue's clock is UTC).
+fn job_spans(db_url: &str, start: NaiveDateTime) -> Vec<JobSpan> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+        #[diesel(sql_type = diesel::sql_types::Timestamp)]
+        queued: NaiveDateTime,
+        #[diesel(sql_type = diesel::sql_types::Timestamp)]
+        done: NaiveDateTime,
+    }
+    let mut conn = estuary::store::ConnectionManager::new(db_url)
+        .open()
+        .expect("open database");
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT kind, COUNT(*) AS n, MIN(created_at) AS queued, MAX(updated_at) AS done
+         FROM jobs
+         GROUP BY CASE WHEN kind = 'deliver' THEN 'deliver' ELSE CAST(id AS TEXT) END
+         ORDER BY MIN(created_at), MIN(id)",
+    )
+    .load(&mut conn)
+    .expect("read jobs");
+    let since = |at: NaiveDateTime| (at - start).to_std().unwrap_or_default();
+    rows.into_iter()
+        .map(|row| JobSpan {
+            kind: row.kind,
+            count: row.n,
+            queued: since(row.queued),
+            done: since(row.done),
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -1040,30 +1248,41 @@ fn report(cores: usize, results: &Results) {
             "",
         );
     }
-    for run in &results.fan_outs {
+    for run in results.fan_outs.iter().chain(&results.room_relays) {
+        let what = match run.scenario {
+            Scenario::Followers => "fan-out deliveries",
+            Scenario::Room => "room relay deliveries",
+        };
         let label = if run.host_cap == DEFAULT_DELIVERY_HOST_CAP {
-            format!("fan-out deliveries, host cap {} (default)", run.host_cap)
+            format!("{what}, host cap {} (default)", run.host_cap)
         } else {
-            format!("fan-out deliveries, host cap {} (raised)", run.host_cap)
+            format!("{what}, host cap {} (raised)", run.host_cap)
         };
         match run.rate() {
             Some(rate) => row(
                 &label,
                 format!("{rate:.0}"),
                 ratio(rate, ref_sign),
-                &format!(
-                    "of openssl sign/s; target 70 %: {}; peak RSS {}",
-                    verdict(rate, ref_sign, 0.70),
-                    mib(run.peak_rss)
-                ),
+                &match run.scenario {
+                    Scenario::Followers => format!(
+                        "of openssl sign/s; target 70 %: {}; peak RSS {}",
+                        verdict(rate, ref_sign, 0.70),
+                        mib(run.peak_rss)
+                    ),
+                    Scenario::Room => {
+                        format!("of openssl sign/s; peak RSS {}", mib(run.peak_rss))
+                    }
+                },
             ),
             None => row(
                 &label,
                 "incomplete".into(),
                 "".into(),
                 &format!(
-                    "only {} of {SHARED_INBOXES} inboxes within {:?}",
-                    run.distinct, FAN_OUT_TIME_LIMIT
+                    "only {} of {} inboxes within {:?}",
+                    run.distinct,
+                    run.scenario.inboxes(),
+                    FAN_OUT_TIME_LIMIT
                 ),
             ),
         }
@@ -1113,67 +1332,105 @@ fn report(cores: usize, results: &Results) {
         );
     }
 
-    if !results.fan_outs.is_empty() {
+    if let Some(run) = results.fan_outs.first() {
         println!();
         println!(
             "Fan-out: {FOLLOWERS} followers over {SHARED_INBOXES} shared inboxes of one sink host:port, \
              delivery concurrency {}; times from the publish_note call",
-            results.fan_outs[0].delivery_concurrency
+            run.delivery_concurrency
         );
     }
     for run in &results.fan_outs {
-        let ms = |d: Option<Duration>| {
-            d.map_or("-".to_owned(), |d| {
-                format!("{:.0} ms", d.as_secs_f64() * 1e3)
-            })
-        };
-        println!("  host cap {}:", run.host_cap);
+        report_fan_out(cores, run);
+    }
+    if let Some(run) = results.room_relays.first() {
+        println!();
         println!(
-            "    publish_note returned at {}, first POST at {}, last of {} inboxes at {}; \
-             delivery phase alone {}",
-            ms(Some(run.published)),
-            ms(run.first),
-            run.distinct,
-            ms(run.last),
-            match (run.first, run.last) {
-                (Some(first), Some(last)) if last > first => format!(
-                    "{:.0}/s",
-                    run.distinct.saturating_sub(1) as f64 / (last - first).as_secs_f64()
-                ),
-                _ => "-".into(),
-            }
-        );
-        println!(
-            "    sink got {} POSTs ({} unsigned); queue after: pending {}, running {}, retrying {}, \
-             dead {}, done {}",
-            run.posts,
-            run.unsigned,
-            run.queue.pending,
-            run.queue.running,
-            run.queue.failed,
-            run.queue.dead,
-            run.queue.done
-        );
-        println!(
-            "    process CPU {:.1} s = {:.2} of {cores} cores busy; RSS before {}, peak {} (+{}) {}; \
-             seeding took {:.2} s (not timed)",
-            run.cpu,
-            run.last
-                .map_or(f64::NAN, |last| run.cpu / last.as_secs_f64()),
-            mib(run.rss_before),
-            mib(run.peak_rss),
-            mib(run
-                .peak_rss
-                .zip(run.rss_before)
-                .map(|(peak, before)| peak - before)),
-            if run.peak_is_per_run {
-                "(VmHWM, reset before the run)"
-            } else {
-                "(VmHWM of the whole process)"
-            },
-            run.seed.as_secs_f64()
+            "Room relay: a local member's note to an open room of {ROOM_MEMBERS} remote members over \
+             {ROOM_INSTANCES} shared inboxes of one sink host:port (plus the member), relayed by \
+             Announce; delivery concurrency {}; times from the publish_note call",
+            run.delivery_concurrency
         );
     }
+    for run in &results.room_relays {
+        report_fan_out(cores, run);
+    }
+}
+
+/// The lines of one fan-out or room-relay run under the table.
+fn report_fan_out(cores: usize, run: &FanOut) {
+    let ms = |d: Option<Duration>| {
+        d.map_or("-".to_owned(), |d| {
+            format!("{:.0} ms", d.as_secs_f64() * 1e3)
+        })
+    };
+    println!("  host cap {}:", run.host_cap);
+    println!(
+        "    publish_note returned at {}, first {} at {}, last of {} inboxes at {}; \
+         delivery phase alone {}",
+        ms(Some(run.published)),
+        run.scenario.activity_type(),
+        ms(run.first),
+        run.distinct,
+        ms(run.last),
+        match (run.first, run.last) {
+            (Some(first), Some(last)) if last > first => format!(
+                "{:.0}/s",
+                run.distinct.saturating_sub(1) as f64 / (last - first).as_secs_f64()
+            ),
+            _ => "-".into(),
+        }
+    );
+    println!(
+        "    sink got {} POSTs ({} unsigned, {} not {}); queue after: pending {}, running {}, \
+         retrying {}, dead {}, done {}",
+        run.posts,
+        run.unsigned,
+        run.other,
+        run.scenario.activity_type(),
+        run.queue.pending,
+        run.queue.running,
+        run.queue.failed,
+        run.queue.dead,
+        run.queue.done
+    );
+    let jobs: Vec<String> = run
+        .jobs
+        .iter()
+        .map(|job| {
+            format!(
+                "{}{} queued {}, done {}",
+                job.kind,
+                if job.count > 1 {
+                    format!(" ×{}", job.count)
+                } else {
+                    String::new()
+                },
+                ms(Some(job.queued)),
+                ms(Some(job.done))
+            )
+        })
+        .collect();
+    println!("    jobs (queue clock): {}", jobs.join("; "));
+    println!(
+        "    process CPU {:.2} s = {:.2} of {cores} cores busy; RSS before {}, peak {} (+{}) {}; \
+         seeding took {:.2} s (not timed)",
+        run.cpu,
+        run.last
+            .map_or(f64::NAN, |last| run.cpu / last.as_secs_f64()),
+        mib(run.rss_before),
+        mib(run.peak_rss),
+        mib(run
+            .peak_rss
+            .zip(run.rss_before)
+            .map(|(peak, before)| peak - before)),
+        if run.peak_is_per_run {
+            "(VmHWM, reset before the run)"
+        } else {
+            "(VmHWM of the whole process)"
+        },
+        run.seed.as_secs_f64()
+    );
 }
 
 fn mib(value: Option<f64>) -> String {
