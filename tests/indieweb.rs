@@ -160,6 +160,38 @@ async fn a_site_and_the_fediverse_reply_to_each_other() {
     );
     assert!(html.contains("Welcome, Sam!"));
 
+    // bob likes the site's post: the site receives a Webmention whose
+    // source is a like of its post.
+    estuary::federation::client::submit(
+        b.fed(),
+        &bob,
+        serde_json::json!({ "type": "Like", "object": proxy_note }),
+    )
+    .await
+    .unwrap();
+    wait_until(15, "a like at the site", || async {
+        site.received().len() >= 2
+    })
+    .await;
+    let (like_source, like_target) = site.received()[1].clone();
+    assert_eq!(like_target, site.post_url());
+    let html = reqwest::get(&like_source)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let parsed = estuary::indieweb::mf2::parse(&html, &url::Url::parse(&like_source).unwrap());
+    let like = estuary::indieweb::mf2::find_items(&parsed, "h-entry")[0].clone();
+    assert_eq!(
+        like.first_url("like-of").as_deref(),
+        Some(site.post_url().as_str())
+    );
+    assert_eq!(
+        like.items("author")[0].first_text("name").as_deref(),
+        Some("bob display")
+    );
+
     // The site deletes its post and says so again: bob's copy is a tombstone.
     site.delete_post();
     assert_eq!(

@@ -174,6 +174,7 @@ pub async fn receive_reaction(
     actor: &Account,
     activity: NewActivity,
     object_ap_id: String,
+    follow_ups: Vec<super::actions::Action>,
 ) -> Result<Applied, DomainError> {
     let actor_id = actor.id;
     let actor = actor.clone();
@@ -185,6 +186,7 @@ pub async fn receive_reaction(
                 };
                 // A member's Like in a room is relayed; an Announce (a boost,
                 // or a room relaying) lands in the inboxes of those it reaches.
+                super::actions::enqueue(conn, &follow_ups)?;
                 let mut filed = 0;
                 if activity.kind == "Like" {
                     let relays = crate::rooms::membership::relays_for(

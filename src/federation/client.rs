@@ -245,6 +245,9 @@ struct Minted {
     effect: LocalEffect,
     /// Queued with it, e.g. Webmentions.
     follow_ups: Vec<crate::domain::actions::Action>,
+    /// A post this activity reacts to: when it came from a site, the site
+    /// gets a Webmention from our mirror of the activity.
+    reacts_to: Option<String>,
 }
 
 /// Stores and queues an activity minted for `author` with its effect.
@@ -260,9 +263,17 @@ async fn publish_minted(
         to,
         cc,
         effect,
-        follow_ups,
+        mut follow_ups,
+        reacts_to,
     } = minted;
     let id = fed.urls.mint("activities");
+    if let Some(parent) = reacts_to {
+        let source = fed.urls.mirror(&id);
+        follow_ups.extend(
+            crate::domain::webmentions::follow_up_for(&fed.store, &source, &parent, false, "1")
+                .await?,
+        );
+    }
     let now = Utc::now().naive_utc();
     let document = json!({
         "@context": ACTIVITYSTREAMS,
@@ -353,6 +364,7 @@ async fn react(
             cc,
             effect,
             follow_ups: Vec::new(),
+            reacts_to: Some(object.to_owned()),
         },
     )
     .await
@@ -396,6 +408,7 @@ async fn undo(fed: &Federation, author: &Account, activity: &Value) -> Result<St
             cc: Vec::new(),
             effect,
             follow_ups: Vec::new(),
+            reacts_to: None,
         },
     )
     .await
@@ -465,6 +478,7 @@ async fn update(
             cc: Vec::new(),
             effect,
             follow_ups,
+            reacts_to: None,
         },
     )
     .await
@@ -494,6 +508,7 @@ async fn block(
             cc: Vec::new(),
             effect,
             follow_ups: Vec::new(),
+            reacts_to: None,
         },
     )
     .await
@@ -537,6 +552,7 @@ async fn answer_follow(
             cc: Vec::new(),
             effect,
             follow_ups: Vec::new(),
+            reacts_to: None,
         },
     )
     .await

@@ -49,6 +49,55 @@ pub async fn private(
     Ok(response)
 }
 
+/// The mirror of a Like or Announce of a public post: an h-entry with
+/// `u-like-of` or `u-repost-of` (the site's URL when the post came from one).
+async fn reaction_mirror(state: &AppState, id: &str) -> Result<Response, WebError> {
+    let activity = posts::find_activity(&state.store, id)
+        .await?
+        .filter(|a| matches!(a.kind.as_str(), "Like" | "Announce"))
+        .ok_or_else(WebError::not_found)?;
+    let object = activity
+        .object_ap_id
+        .clone()
+        .ok_or_else(WebError::not_found)?;
+    let liked = posts::find_post(&state.store, &object)
+        .await?
+        .filter(|p| p.visibility == Visibility::Public && p.deleted_at.is_none())
+        .ok_or_else(WebError::not_found)?;
+    let actor = accounts::find_by_id(&state.store, activity.actor_id)
+        .await?
+        .ok_or_else(WebError::not_found)?;
+    let target = site_post_url(&state.store, &liked.ap_id)
+        .await?
+        .unwrap_or(liked.ap_id.clone());
+    let like = activity.kind == "Like";
+    let mut stand_in = liked.clone();
+    stand_in.content = Some(
+        if like {
+            "<p>Liked this.</p>"
+        } else {
+            "<p>Reposted this.</p>"
+        }
+        .to_owned(),
+    );
+    stand_in.in_reply_to = None;
+    stand_in.published = activity.published;
+    stand_in.updated = None;
+    stand_in.name = None;
+    stand_in.document = "{}".into();
+    let mut entry = EntryView::of(&stand_in, &actor);
+    entry.url = state.urls.mirror(id);
+    if like {
+        entry.like_of = Some(target);
+    } else {
+        entry.repost_of = Some(target);
+    }
+    html_response(&NotePage {
+        webmention: state.urls.webmention(),
+        entry,
+    })
+}
+
 #[derive(Debug, Deserialize)]
 pub struct MirrorQuery {
     id: String,
@@ -58,10 +107,12 @@ pub async fn mirror(
     State(state): State<AppState>,
     Query(query): Query<MirrorQuery>,
 ) -> Result<Response, WebError> {
-    let post = posts::find_post(&state.store, &query.id)
+    let Some(post) = posts::find_post(&state.store, &query.id)
         .await?
         .filter(|p| p.visibility == Visibility::Public)
-        .ok_or_else(WebError::not_found)?;
+    else {
+        return reaction_mirror(&state, &query.id).await;
+    };
     if post.deleted_at.is_some() {
         let page = MessagePage {
             webmention: state.urls.webmention(),

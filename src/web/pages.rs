@@ -86,6 +86,9 @@ pub struct EntryView {
     pub published_text: String,
     pub updated: Option<String>,
     pub in_reply_to: Option<String>,
+    /// For a like or a repost: what it likes or reposts.
+    pub like_of: Option<String>,
+    pub repost_of: Option<String>,
     pub categories: Vec<String>,
     pub author_name: String,
     pub author_url: String,
@@ -119,6 +122,8 @@ impl EntryView {
             published_text: post.published.format("%Y-%m-%d %H:%M UTC").to_string(),
             updated: post.updated.map(timestamp),
             in_reply_to: post.in_reply_to.clone(),
+            like_of: None,
+            repost_of: None,
             categories,
             author_name: author.shown_name().to_owned(),
             author_url: author

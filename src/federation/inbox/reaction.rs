@@ -3,6 +3,7 @@
 use super::{Inbound, InboxError};
 use crate::domain::follows;
 use crate::domain::posts::Applied;
+use crate::domain::webmentions;
 use crate::federation::wire::field_id;
 
 /// Like or Announce of an object.
@@ -10,13 +11,23 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
     let object = field_id(inbound.activity, "object")
         .ok_or_else(|| InboxError::BadRequest("the activity has no object".into()))?;
     let activity = inbound.to_new_activity(Some(object));
-    Ok(follows::receive_reaction(
+    // A like or repost of a post from a site is sent to the site as a
+    // Webmention from our mirror of it.
+    let source = inbound.fed.urls.mirror(&activity.ap_id);
+    let follow_ups = webmentions::follow_up_for(&inbound.fed.store, &source, object, false, "1")
+        .await?
+        .into_iter()
+        .collect();
+    let applied = follows::receive_reaction(
         &inbound.fed.store,
         inbound.actor,
         activity,
         object.to_owned(),
+        follow_ups,
     )
-    .await?)
+    .await?;
+    inbound.fed.wake.notify_one();
+    Ok(applied)
 }
 
 /// Block of a local account: follows both ways end and nothing more is
