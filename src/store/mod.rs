@@ -78,7 +78,10 @@ impl Store {
         let backend = manager.backend();
         let pool = r2d2::Pool::builder()
             .max_size(settings.max_connections)
-            .min_idle(Some(1))
+            // Connections open on demand, never in the background: a
+            // background connect racing a short-lived command's exit crashes
+            // inside libpq's Kerberos support.
+            .min_idle(Some(0))
             .connection_timeout(settings.acquire_timeout)
             .build_unchecked(manager);
         drop(first);
