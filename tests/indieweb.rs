@@ -106,6 +106,18 @@ async fn a_site_and_the_fediverse_reply_to_each_other() {
     assert_eq!(proxy["name"], "Sam Site");
     assert_eq!(proxy["url"], format!("{}/", site.base));
     assert_eq!(proxy["icon"]["url"], format!("{}/me.jpg", site.base));
+    // Fediverse accounts find it as DOMAIN@HOST.
+    let jrd: Value = a
+        .client
+        .get(a.url("/.well-known/webfinger"))
+        .query(&[("resource", format!("acct:{}@{}", site.domain(), a.host()))])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jrd["links"][0]["href"], proxy["id"]);
 
     // bob receives a Create from the proxy carrying the reply.
     wait_until(10, "the site's reply at bob's", || async {
