@@ -27,6 +27,32 @@ pub struct NewActivity {
     pub published: NaiveDateTime,
 }
 
+impl NewActivity {
+    /// An activity minted here by `author`; its visibility follows from its
+    /// addressees.
+    pub fn minted(
+        author: &Account,
+        ap_id: String,
+        kind: &str,
+        object_ap_id: Option<String>,
+        addressees: Vec<String>,
+        document: String,
+        published: NaiveDateTime,
+    ) -> Self {
+        NewActivity {
+            visibility: super::audience::classify(&addressees, author.followers_url.as_deref()),
+            ap_id,
+            kind: kind.to_owned(),
+            actor_id: author.id,
+            object_ap_id,
+            addressees,
+            document,
+            local: true,
+            published,
+        }
+    }
+}
+
 /// A post to store.
 #[derive(Debug, Clone)]
 pub struct NewPost {

@@ -15,7 +15,7 @@ use super::sanitize::sanitize_html;
 use super::wire::{self, field_id, text, type_of};
 use crate::domain::DomainError;
 use crate::domain::accounts::Account;
-use crate::domain::audience::{PUBLIC, classify, is_public_address};
+use crate::domain::audience::{PUBLIC, is_public_address};
 use crate::domain::posts::{self, NewActivity, PostChanges};
 use crate::domain::publish::{self, LocalEffect};
 
@@ -286,17 +286,15 @@ async fn publish_minted(
         "published": timestamp(now),
     });
     let addressees: Vec<String> = to.iter().chain(&cc).cloned().collect();
-    let activity = NewActivity {
-        ap_id: id.clone(),
-        kind: kind.to_owned(),
-        actor_id: author.id,
+    let activity = NewActivity::minted(
+        author,
+        id.clone(),
+        kind,
         object_ap_id,
-        visibility: classify(&addressees, author.followers_url.as_deref()),
         addressees,
-        document: document.to_string(),
-        local: true,
-        published: now,
-    };
+        document.to_string(),
+        now,
+    );
     publish::publish_with(&fed.store, author, activity, effect, follow_ups).await?;
     Ok(id)
 }

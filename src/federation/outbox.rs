@@ -154,17 +154,15 @@ pub async fn follow(
         .map_err(|e| PublishError::Recipient(followee_url.to_owned(), e))?;
     let id = fed.urls.mint("activities");
     let document = build_follow(&id, follower, &followee.actor_url);
-    let activity = NewActivity {
-        ap_id: id.clone(),
-        kind: "Follow".into(),
-        actor_id: follower.id,
-        object_ap_id: Some(followee.actor_url.clone()),
-        addressees: vec![followee.actor_url.clone()],
-        visibility: crate::domain::audience::Visibility::Direct,
-        document: document.to_string(),
-        local: true,
-        published: Utc::now().naive_utc(),
-    };
+    let activity = NewActivity::minted(
+        follower,
+        id.clone(),
+        "Follow",
+        Some(followee.actor_url.clone()),
+        vec![followee.actor_url.clone()],
+        document.to_string(),
+        Utc::now().naive_utc(),
+    );
     follows::request_follow(&fed.store, follower, &followee, activity).await?;
     fed.wake.notify_one();
     Ok(id)

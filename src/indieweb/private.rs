@@ -15,7 +15,6 @@ use crate::delivery::{BoxFuture, Job, JobHandler, JobOutcome};
 use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account};
 use crate::domain::actions::Action;
-use crate::domain::audience::Visibility;
 use crate::domain::posts::{self, NewActivity};
 use crate::domain::publish::{self, LocalEffect};
 use crate::domain::webmentions;
@@ -156,17 +155,15 @@ async fn refuse(
         "summary": "This site does not accept private notes.",
         "published": timestamp(now),
     });
-    let reject = NewActivity {
-        ap_id: id,
-        kind: "Reject".into(),
-        actor_id: proxy.id,
-        object_ap_id: Some(activity_id.to_owned()),
-        addressees: vec![sender.actor_url.clone()],
-        visibility: Visibility::Direct,
-        document: document.to_string(),
-        local: true,
-        published: now,
-    };
+    let reject = NewActivity::minted(
+        proxy,
+        id,
+        "Reject",
+        Some(activity_id.to_owned()),
+        vec![sender.actor_url.clone()],
+        document.to_string(),
+        now,
+    );
     publish::publish(&fed.store, proxy, reject, LocalEffect::None).await?;
     fed.wake.notify_one();
     Ok(())

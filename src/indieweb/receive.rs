@@ -318,17 +318,15 @@ async fn publish_entry(
                 "object": object, "to": to, "cc": cc, "url": source_url, "published": timestamp(now),
             });
             let addressees: Vec<String> = to.iter().chain(&cc).cloned().collect();
-            let activity = NewActivity {
-                ap_id: id.clone(),
-                kind: kind.to_owned(),
-                actor_id: proxy.id,
-                object_ap_id: Some(object.clone()),
-                visibility: classify(&addressees, proxy.followers_url.as_deref()),
+            let activity = NewActivity::minted(
+                proxy,
+                id.clone(),
+                kind,
+                Some(object.clone()),
                 addressees,
-                document: document.to_string(),
-                local: true,
-                published: now,
-            };
+                document.to_string(),
+                now,
+            );
             publish::publish(
                 &fed.store,
                 proxy,

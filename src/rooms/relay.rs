@@ -9,7 +9,7 @@ use crate::delivery::{BoxFuture, Job, JobHandler, JobOutcome};
 use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account};
 use crate::domain::actions::Action;
-use crate::domain::audience::{PUBLIC, classify};
+use crate::domain::audience::PUBLIC;
 use crate::domain::posts::{self, NewActivity, Post};
 use crate::domain::publish::{self, LocalEffect};
 use crate::federation::builders::timestamp;
@@ -101,17 +101,15 @@ async fn relay(
             version: id.clone(),
         })
         .collect();
-    let new = NewActivity {
-        ap_id: id.clone(),
-        kind: "Announce".into(),
-        actor_id: room.id,
-        object_ap_id: Some(activity.ap_id.clone()),
-        visibility: classify(&addressees, room.followers_url.as_deref()),
+    let new = NewActivity::minted(
+        &room,
+        id.clone(),
+        "Announce",
+        Some(activity.ap_id.clone()),
         addressees,
-        document: announce.to_string(),
-        local: true,
-        published: now,
-    };
+        announce.to_string(),
+        now,
+    );
     publish::publish_with(&fed.store, &room, new, LocalEffect::None, pushes).await?;
     fed.wake.notify_one();
     Ok(JobOutcome::Done)

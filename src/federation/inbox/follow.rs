@@ -5,7 +5,6 @@ use chrono::Utc;
 
 use super::{Inbound, InboxError, InboxTarget};
 use crate::domain::accounts::AccountKind;
-use crate::domain::audience::Visibility;
 use crate::domain::follows::{self, FollowAnswer};
 use crate::domain::posts::{Applied, NewActivity};
 use crate::federation::builders::build_follow_answer;
@@ -29,17 +28,15 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
     let reply = |kind: &str| {
         let id = fed.urls.mint("activities");
         let document = build_follow_answer(kind, &id, &followee, inbound.activity);
-        NewActivity {
-            ap_id: id,
-            kind: kind.to_owned(),
-            actor_id: followee.id,
-            object_ap_id: crate::federation::wire::text(inbound.activity, "id").map(str::to_owned),
-            addressees: vec![inbound.actor.actor_url.clone()],
-            visibility: Visibility::Direct,
-            document: document.to_string(),
-            local: true,
-            published: Utc::now().naive_utc(),
-        }
+        NewActivity::minted(
+            &followee,
+            id,
+            kind,
+            crate::federation::wire::text(inbound.activity, "id").map(str::to_owned),
+            vec![inbound.actor.actor_url.clone()],
+            document.to_string(),
+            Utc::now().naive_utc(),
+        )
     };
     let answer = if blocked {
         FollowAnswer::Reject(reply("Reject"))
