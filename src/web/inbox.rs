@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 
 use super::AppState;
 use super::error::WebError;
-use crate::domain::accounts::{self, AccountKind, INSTANCE_ACTOR};
+use crate::domain::accounts::INSTANCE_ACTOR;
 use crate::domain::posts::Applied;
 use crate::federation::inbox::{InboxError, InboxTarget, receive};
 use crate::federation::verify::SignedRequest;
@@ -23,8 +23,9 @@ pub async fn shared(
     accept(&state, InboxTarget::Shared, &method, &uri, &headers, &body).await
 }
 
-/// `POST /users/{name}/inbox`
-pub async fn user(
+/// `POST /users/{name}/inbox`, `/rooms/{name}/inbox` and
+/// `/sites/{domain}/inbox` (a proxy actor's), by `KIND`.
+pub async fn account<const KIND: u8>(
     State(state): State<AppState>,
     Path(name): Path<String>,
     method: Method,
@@ -32,39 +33,14 @@ pub async fn user(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, WebError> {
-    let target = local_target(&state, &name, AccountKind::Person).await?;
-    accept(&state, target, &method, &uri, &headers, &body).await
-}
-
-/// `POST /rooms/{name}/inbox`
-pub async fn room(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<StatusCode, WebError> {
-    let target = local_target(&state, &name, AccountKind::Group).await?;
-    accept(&state, target, &method, &uri, &headers, &body).await
-}
-
-/// `POST /sites/{domain}/inbox`: a proxy actor's inbox.
-pub async fn site(
-    State(state): State<AppState>,
-    Path(domain): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<StatusCode, WebError> {
-    let target = match accounts::find_proxy(&state.store, &domain).await? {
-        Some(account) => InboxTarget::Account(Box::new(account)),
-        None => {
+    let owner = match super::collections::owner::<KIND>(&state, &name).await {
+        Ok(owner) => owner,
+        Err(error) => {
             state.fed.metrics.increment(INBOX_REQUESTS, "not_found");
-            return Err(WebError::not_found());
+            return Err(error);
         }
     };
+    let target = InboxTarget::Account(Box::new(owner));
     accept(&state, target, &method, &uri, &headers, &body).await
 }
 
@@ -79,23 +55,6 @@ pub async fn instance(
     let target = InboxTarget::Account(Box::new((*state.fed.instance_actor).clone()));
     debug_assert_eq!(state.fed.instance_actor.username, INSTANCE_ACTOR);
     accept(&state, target, &method, &uri, &headers, &body).await
-}
-
-async fn local_target(
-    state: &AppState,
-    name: &str,
-    kind: AccountKind,
-) -> Result<InboxTarget, WebError> {
-    let found = accounts::find_local(&state.store, name)
-        .await?
-        .filter(|a| a.kind == kind);
-    match found {
-        Some(account) => Ok(InboxTarget::Account(Box::new(account))),
-        None => {
-            state.fed.metrics.increment(INBOX_REQUESTS, "not_found");
-            Err(WebError::not_found())
-        }
-    }
 }
 
 fn is_activity_json(headers: &HeaderMap) -> bool {

@@ -92,7 +92,10 @@ pub fn router(state: AppState) -> Router {
         .route("/rooms/{name}", get(actors::room))
         .route("/actor", get(actors::instance))
         .route("/sites/{name}", get(actors::site))
-        .route("/sites/{name}/inbox", post(inbox::site))
+        .route(
+            "/sites/{name}/inbox",
+            post(inbox::account::<{ collections::SITE }>),
+        )
         .route(
             "/sites/{name}/outbox",
             get(collections::outbox::<{ collections::SITE }>),
@@ -112,9 +115,12 @@ pub fn router(state: AppState) -> Router {
         .route("/inbox", post(inbox::shared))
         .route(
             "/users/{name}/inbox",
-            post(inbox::user).get(client::get_inbox),
+            post(inbox::account::<{ collections::USER }>).get(client::get_inbox),
         )
-        .route("/rooms/{name}/inbox", post(inbox::room))
+        .route(
+            "/rooms/{name}/inbox",
+            post(inbox::account::<{ collections::ROOM }>),
+        )
         .route("/actor/inbox", post(inbox::instance))
         .route(
             "/users/{name}/outbox",
