@@ -395,3 +395,102 @@ async fn the_actor_advertises_the_oauth_endpoints() {
         a.url("/oauth/token")
     );
 }
+
+#[tokio::test]
+async fn update_delete_announce_and_block_through_the_outbox() {
+    let a = TestServer::start().await;
+    let b = TestServer::start().await;
+    a.add_user("alice").await;
+    b.add_user("bob").await;
+    let alice_token = token(&a, "alice").await;
+    let bob_token = token(&b, "bob").await;
+    let public = "https://www.w3.org/ns/activitystreams#Public";
+
+    // alice writes to bob, then edits and deletes the note.
+    let note = json!({ "type": "Note", "content": "<p>first draft</p>", "to": [b.url("/users/bob")], "cc": [public] });
+    let response = post_outbox(&a, "alice", Some(&alice_token), &note).await;
+    assert_eq!(response.status(), 201);
+    wait_until(10, "the note at bob's", || async {
+        read_inbox(&b, "bob", &bob_token).await["totalItems"] == 1
+    })
+    .await;
+    let page = read_inbox(&b, "bob", &bob_token).await;
+    let note_id = page["orderedItems"][0]["object"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let update = json!({ "type": "Update", "object": { "id": note_id, "type": "Note", "content": "<p>second draft</p>" } });
+    assert_eq!(
+        post_outbox(&a, "alice", Some(&alice_token), &update)
+            .await
+            .status(),
+        201
+    );
+    wait_until(10, "the update at B", || async {
+        estuary::domain::posts::find_post(&b.state.store, &note_id)
+            .await
+            .unwrap()
+            .is_some_and(|p| p.content.as_deref() == Some("<p>second draft</p>"))
+    })
+    .await;
+    // Only the author may update it.
+    let bob_update = json!({ "type": "Update", "object": { "id": note_id, "type": "Note", "content": "<p>hijack</p>" } });
+    assert_eq!(
+        post_outbox(&b, "bob", Some(&bob_token), &bob_update)
+            .await
+            .status(),
+        400,
+        "not a post on B"
+    );
+
+    // bob boosts it.
+    let announce = json!({ "type": "Announce", "object": note_id });
+    assert_eq!(
+        post_outbox(&b, "bob", Some(&bob_token), &announce)
+            .await
+            .status(),
+        201
+    );
+    wait_until(10, "the boost at A", || async {
+        a.db.count(&format!(
+            "reactions WHERE kind = 'Announce' AND object_ap_id = '{note_id}'"
+        )) == 1
+    })
+    .await;
+
+    let delete = json!({ "type": "Delete", "object": note_id });
+    assert_eq!(
+        post_outbox(&a, "alice", Some(&alice_token), &delete)
+            .await
+            .status(),
+        201
+    );
+    wait_until(10, "the tombstone at B", || async {
+        estuary::domain::posts::find_post(&b.state.store, &note_id)
+            .await
+            .unwrap()
+            .is_some_and(|p| p.deleted_at.is_some())
+    })
+    .await;
+    let gone = a
+        .client
+        .get(&note_id)
+        .header("accept", "application/activity+json")
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 410);
+
+    // bob blocks alice: A learns of it.
+    let block = json!({ "type": "Block", "object": format!("alice@{}", a.host()) });
+    assert_eq!(
+        post_outbox(&b, "bob", Some(&bob_token), &block)
+            .await
+            .status(),
+        201
+    );
+    wait_until(10, "the block at A", || async { a.db.count("blocks") == 1 }).await;
+    assert_eq!(b.db.count("blocks"), 1);
+}

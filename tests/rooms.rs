@@ -417,3 +417,74 @@ async fn a_members_only_room_holds_requests_for_its_owner() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn likes_are_relayed_and_a_site_leaves_by_deleting_its_post() {
+    let a = TestServer::start().await;
+    let b = TestServer::start().await;
+    let r = room(&a, "garden", false).await;
+    b.add_user("bob").await;
+    join(&b, "bob", &r.actor_url).await;
+
+    let site = Site::start().await;
+    site.set_post(&site.room_post_html(&r.actor_url, "<p>Joining the garden.</p>"));
+    let location = webmention(&a, &site.post_url(), &r.actor_url).await;
+    wait_until(15, "the site to join", || async {
+        let status: Value = a
+            .client
+            .get(&location)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status["status"] == "verified"
+    })
+    .await;
+    let members = || async {
+        estuary::rooms::membership::member_count(&a.state.store, r.id)
+            .await
+            .unwrap()
+    };
+    assert_eq!(members().await, 2, "bob and the site");
+    let status: Value = a
+        .client
+        .get(&location)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let site_note = status["object"].as_str().unwrap().to_owned();
+    wait_until(10, "the site's post relayed", || async {
+        announces_by(&a, &r.actor_url) == 1
+    })
+    .await;
+
+    // bob's Like addressed to the room is relayed too.
+    let n = common::random_suffix();
+    let like = serde_json::json!({
+        "id": b.url(&format!("/activities/{n}")),
+        "type": "Like",
+        "actor": b.url("/users/bob"),
+        "object": site_note,
+        "to": [r.actor_url],
+        "audience": r.actor_url,
+    });
+    let body = serde_json::to_vec(&like).unwrap();
+    let inbox = a.url("/rooms/garden/inbox");
+    let signer = common::signer_of(&b, "bob").await;
+    let headers = common::signed_post_headers(&inbox, &body, &signer, chrono::Utc::now());
+    assert_eq!(common::post_with(&inbox, headers, body).await.status(), 202);
+    wait_until(10, "the Like relayed", || async {
+        announces_by(&a, &r.actor_url) == 2
+    })
+    .await;
+
+    // The site deletes its post and says so: it leaves the room.
+    site.delete_post();
+    webmention(&a, &site.post_url(), &r.actor_url).await;
+    wait_until(15, "the site to leave", || async { members().await == 1 }).await;
+}

@@ -584,6 +584,15 @@ async fn withdraw(fed: &Federation, mention: &Mention, reason: &str) -> Result<(
             Err(error) => return Err(error),
         }
     }
+    // A site leaves a room by deleting the post that joined it.
+    if let Some(room) = room_addressed(fed, &mention.target, &[]).await?
+        && let Ok(source) = Url::parse(&mention.source)
+    {
+        let domain = crate::config::host_of(&source).to_ascii_lowercase();
+        if let Some(proxy) = accounts::find_proxy(&fed.store, &domain).await? {
+            crate::rooms::membership::leave(&fed.store, room.id, proxy.id).await?;
+        }
+    }
     record(
         fed,
         mention,
