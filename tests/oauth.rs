@@ -77,6 +77,7 @@ async fn authorize(server: &TestServer, client_id: &str, scope: &str) -> String 
         .await
         .unwrap();
     assert_eq!(consent_page.status(), 200);
+    assert_eq!(consent_page.headers()["x-frame-options"], "DENY");
     let html = consent_page.text().await.unwrap();
     assert!(html.contains("Allow Test App?"));
 

@@ -127,6 +127,8 @@ pub struct AuthorizeParams {
     code_challenge_method: Option<String>,
 }
 
+/// A login or consent page: never cached, never framed (no clickjacking of
+/// the Allow button).
 fn page(status: StatusCode, template: &impl Template) -> Result<Response, WebError> {
     let html = template.render().map_err(WebError::internal)?;
     Ok((
@@ -134,6 +136,11 @@ fn page(status: StatusCode, template: &impl Template) -> Result<Response, WebErr
         [
             (CONTENT_TYPE, "text/html; charset=utf-8"),
             (CACHE_CONTROL, "no-store"),
+            (axum::http::header::X_FRAME_OPTIONS, "DENY"),
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "frame-ancestors 'none'",
+            ),
         ],
         html,
     )
