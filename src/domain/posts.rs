@@ -394,6 +394,21 @@ fn viewer_may_see(
     Ok(may_see(visibility, addressees, &author.actor_url, viewer))
 }
 
+/// Whether `viewer` may see something by the account `author_id` with this
+/// addressing (the author loaded from the store).
+fn author_lets_see(
+    conn: &mut AnyConnection,
+    author_id: i64,
+    visibility: Visibility,
+    addressees: &[String],
+    viewer: Option<&str>,
+) -> Result<bool, DomainError> {
+    let author = account_rows::find(conn, author_id)?
+        .map(super::accounts::row_to_account)
+        .ok_or(DomainError::NoSuchUser(author_id.to_string()))?;
+    viewer_may_see(conn, visibility, addressees, &author, viewer)
+}
+
 /// What a viewer gets when dereferencing an id.
 #[derive(Debug, Clone)]
 pub enum Lookup<T> {
@@ -422,15 +437,12 @@ pub async fn local_post_for(
             if !row.local {
                 return Ok(Lookup::NotFound);
             }
-            let author = account_rows::find(conn, row.author_id)?
-                .map(super::accounts::row_to_account)
-                .ok_or(DomainError::NoSuchUser(row.author_id.to_string()))?;
             let post = row_to_post(row);
-            if !viewer_may_see(
+            if !author_lets_see(
                 conn,
+                post.author_id,
                 post.visibility,
                 &post.addressees,
-                &author,
                 viewer.as_deref(),
             )? {
                 return Ok(Lookup::NotFound);
@@ -461,15 +473,12 @@ pub async fn local_activity_for(
             if !row.local {
                 return Ok(Lookup::NotFound);
             }
-            let author = account_rows::find(conn, row.actor_id)?
-                .map(super::accounts::row_to_account)
-                .ok_or(DomainError::NoSuchUser(row.actor_id.to_string()))?;
             let activity = row_to_activity(row);
-            if !viewer_may_see(
+            if !author_lets_see(
                 conn,
+                activity.actor_id,
                 activity.visibility,
                 &activity.addressees,
-                &author,
                 viewer.as_deref(),
             )? {
                 return Ok(Lookup::NotFound);
