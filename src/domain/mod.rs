@@ -7,10 +7,11 @@ pub mod audience;
 pub mod follows;
 pub mod instance;
 pub mod keys;
+pub mod ledger;
 pub mod names;
 pub mod oauth;
 pub mod posts;
-pub mod publish;
+pub mod route;
 pub mod tokens;
 pub mod webmentions;
 

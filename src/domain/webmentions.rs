@@ -169,34 +169,6 @@ pub async fn site_post_url(store: &Store, ap_id: &str) -> Result<Option<String>,
         .await
 }
 
-/// The Webmention to send for a post that replies to (or reacts to)
-/// `parent`: to the site when the parent came from one; with `try_unknown`
-/// (local posts), also to a parent URL we know nothing of — discovery
-/// tells whether it takes Webmentions.
-pub async fn follow_up_for(
-    store: &Store,
-    source_page: &str,
-    parent: &str,
-    try_unknown: bool,
-    version: &str,
-) -> Result<Option<Action>, DomainError> {
-    let target = match site_post_url(store, parent).await? {
-        Some(url) => Some(url),
-        None if try_unknown
-            && (parent.starts_with("https://") || parent.starts_with("http://")) =>
-        {
-            let known = super::posts::find_post(store, parent).await?.is_some();
-            (!known).then(|| parent.to_owned())
-        }
-        None => None,
-    };
-    Ok(target.map(|target| Action::SendWebmention {
-        source: source_page.to_owned(),
-        target,
-        version: version.to_owned(),
-    }))
-}
-
 /// Gives `site_url` a capability URL token for a private post; returns the
 /// token (only its hash is stored).
 pub async fn grant_private_page(

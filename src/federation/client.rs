@@ -17,7 +17,7 @@ use crate::domain::DomainError;
 use crate::domain::accounts::Account;
 use crate::domain::audience::{PUBLIC, is_public_address};
 use crate::domain::posts::{self, NewActivity, PostChanges};
-use crate::domain::publish::{self, LocalEffect};
+use crate::domain::ledger::{self, Effect};
 
 /// Longest note content accepted, in characters.
 pub const MAX_CONTENT_CHARS: usize = 50_000;
@@ -242,12 +242,7 @@ struct Minted {
     object_ap_id: Option<String>,
     to: Vec<String>,
     cc: Vec<String>,
-    effect: LocalEffect,
-    /// Queued with it, e.g. Webmentions.
-    follow_ups: Vec<crate::domain::actions::Action>,
-    /// A post this activity reacts to: when it came from a site, the site
-    /// gets a Webmention from our mirror of the activity.
-    reacts_to: Option<String>,
+    effect: Effect,
 }
 
 /// Stores and queues an activity minted for `author` with its effect.
@@ -263,17 +258,8 @@ async fn publish_minted(
         to,
         cc,
         effect,
-        mut follow_ups,
-        reacts_to,
     } = minted;
     let id = fed.urls.mint("activities");
-    if let Some(parent) = reacts_to {
-        let source = fed.urls.mirror(&id);
-        follow_ups.extend(
-            crate::domain::webmentions::follow_up_for(&fed.store, &source, &parent, false, "1")
-                .await?,
-        );
-    }
     let now = Utc::now().naive_utc();
     let document = json!({
         "@context": ACTIVITYSTREAMS,
@@ -295,7 +281,7 @@ async fn publish_minted(
         document.to_string(),
         now,
     );
-    publish::publish_with(&fed.store, author, activity, effect, follow_ups).await?;
+    ledger::record(&fed.store, &fed.urls, author, activity, effect).await?;
     Ok(id)
 }
 
@@ -348,7 +334,7 @@ async fn react(
     } else {
         "Like"
     };
-    let effect = LocalEffect::React {
+    let effect = Effect::React {
         object_ap_id: object.to_owned(),
     };
     publish_minted(
@@ -361,8 +347,6 @@ async fn react(
             to,
             cc,
             effect,
-            follow_ups: Vec::new(),
-            reacts_to: Some(object.to_owned()),
         },
     )
     .await
@@ -371,7 +355,7 @@ async fn react(
 async fn undo(fed: &Federation, author: &Account, activity: &Value) -> Result<String, SubmitError> {
     let undone_id =
         field_id(activity, "object").ok_or_else(|| invalid("the Undo has no object"))?;
-    let undone = publish::own_activity(&fed.store, author, undone_id)
+    let undone = posts::own_activity(&fed.store, author, undone_id)
         .await?
         .ok_or_else(|| invalid(format!("{undone_id} is not an activity of this account")))?;
     let effect = match undone.kind.as_str() {
@@ -380,11 +364,11 @@ async fn undo(fed: &Federation, author: &Account, activity: &Value) -> Result<St
             let followee = crate::domain::accounts::find_by_actor_url(&fed.store, &followee_url)
                 .await?
                 .ok_or_else(|| invalid("the followed account is unknown"))?;
-            LocalEffect::Unfollow {
+            Effect::Unfollow {
                 followee_id: followee.id,
             }
         }
-        "Like" | "Announce" => LocalEffect::Unreact {
+        "Like" | "Announce" => Effect::Unreact {
             reaction_ap_id: undone.ap_id.clone(),
         },
         other => return Err(invalid(format!("an {other} cannot be undone"))),
@@ -405,8 +389,6 @@ async fn undo(fed: &Federation, author: &Account, activity: &Value) -> Result<St
             to,
             cc: Vec::new(),
             effect,
-            follow_ups: Vec::new(),
-            reacts_to: None,
         },
     )
     .await
@@ -447,24 +429,11 @@ async fn update(
         document: document.to_string(),
         updated: now,
     };
-    let effect = LocalEffect::UpdatePost {
+    let effect = Effect::UpdatePost {
         object_ap_id: object_id.to_owned(),
         changes,
     };
     let to = post.addressees.clone();
-    // A reply to a site is sent again, so the site sees the new text.
-    let mut follow_ups = Vec::new();
-    if let (Some(parent), crate::domain::audience::Visibility::Public) =
-        (&post.in_reply_to, post.visibility)
-    {
-        let version = format!("updated {}", timestamp(now));
-        follow_ups.extend(
-            crate::domain::webmentions::follow_up_for(
-                &fed.store, object_id, parent, true, &version,
-            )
-            .await?,
-        );
-    }
     publish_minted(
         fed,
         author,
@@ -475,8 +444,6 @@ async fn update(
             to,
             cc: Vec::new(),
             effect,
-            follow_ups,
-            reacts_to: None,
         },
     )
     .await
@@ -492,7 +459,7 @@ async fn block(
     let blocked = crate::domain::accounts::find_by_actor_url(&fed.store, &blocked_url)
         .await?
         .ok_or_else(|| invalid("the blocked account is unknown"))?;
-    let effect = LocalEffect::Block {
+    let effect = Effect::Block {
         blocked_id: blocked.id,
     };
     publish_minted(
@@ -505,8 +472,6 @@ async fn block(
             to: vec![blocked_url],
             cc: Vec::new(),
             effect,
-            follow_ups: Vec::new(),
-            reacts_to: None,
         },
     )
     .await
@@ -520,7 +485,7 @@ async fn answer_follow(
 ) -> Result<String, SubmitError> {
     let follow_id =
         field_id(activity, "object").ok_or_else(|| invalid(format!("the {kind} has no object")))?;
-    let follower = publish::pending_follow(&fed.store, author, follow_id)
+    let follower = crate::domain::follows::pending_follow(&fed.store, author, follow_id)
         .await?
         .ok_or_else(|| {
             invalid(format!(
@@ -534,7 +499,7 @@ async fn answer_follow(
     if let Some(map) = follow.as_object_mut() {
         map.remove("@context");
     }
-    let effect = LocalEffect::AnswerFollow {
+    let effect = Effect::AnswerFollow {
         follow_ap_id: follow_id.to_owned(),
         accept: kind == "Accept",
     };
@@ -549,8 +514,6 @@ async fn answer_follow(
             to: vec![follower.actor_url],
             cc: Vec::new(),
             effect,
-            follow_ups: Vec::new(),
-            reacts_to: None,
         },
     )
     .await

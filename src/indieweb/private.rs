@@ -16,7 +16,7 @@ use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account};
 use crate::domain::actions::Action;
 use crate::domain::posts::{self, NewActivity};
-use crate::domain::publish::{self, LocalEffect};
+use crate::domain::ledger::{self, Effect};
 use crate::domain::webmentions;
 use crate::federation::builders::timestamp;
 use crate::federation::context::ACTIVITYSTREAMS;
@@ -164,7 +164,7 @@ async fn refuse(
         document.to_string(),
         now,
     );
-    publish::publish(&fed.store, proxy, reject, LocalEffect::None).await?;
+    ledger::record(&fed.store, &fed.urls, proxy, reject, Effect::None).await?;
     fed.wake.notify_one();
     Ok(())
 }

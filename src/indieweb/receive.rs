@@ -17,7 +17,7 @@ use crate::domain::accounts::{self, Account, SiteProfile};
 use crate::domain::actions::Action;
 use crate::domain::audience::{PUBLIC, classify};
 use crate::domain::posts::{self, NewActivity, NewPost, PostChanges};
-use crate::domain::publish::{self, LocalEffect};
+use crate::domain::ledger::{self, Effect};
 use crate::domain::webmentions::{self, Mention, MentionStatus};
 use crate::federation::builders::{build_create, build_delete, build_tombstone, timestamp};
 use crate::federation::context::ACTIVITYSTREAMS;
@@ -327,15 +327,10 @@ async fn publish_entry(
                 document.to_string(),
                 now,
             );
-            publish::publish(
-                &fed.store,
-                proxy,
-                activity,
-                LocalEffect::React {
-                    object_ap_id: object.clone(),
-                },
-            )
-            .await?;
+            let effect = Effect::React {
+                object_ap_id: object.clone(),
+            };
+            ledger::record(&fed.store, &fed.urls, proxy, activity, effect).await?;
             Ok(id)
         }
         EntryKind::Note | EntryKind::Article => {
@@ -427,7 +422,7 @@ async fn publish_entry(
                 local: true,
                 published: now,
             };
-            publish::publish(&fed.store, proxy, activity, LocalEffect::Post(post)).await?;
+            ledger::record(&fed.store, &fed.urls, proxy, activity, Effect::Post(post)).await?;
             Ok(id)
         }
     }
@@ -499,16 +494,12 @@ async fn update_post(
         document: document.to_string(),
         updated: now,
     };
-    publish::publish(
-        &fed.store,
-        proxy,
-        activity,
-        LocalEffect::UpdatePost {
-            object_ap_id: existing.ap_id.clone(),
-            changes,
-        },
-    )
-    .await
+    let effect = Effect::UpdatePost {
+        object_ap_id: existing.ap_id.clone(),
+        changes,
+    };
+    ledger::record(&fed.store, &fed.urls, proxy, activity, effect).await?;
+    Ok(())
 }
 
 /// The source is gone or no longer links: what it made here is withdrawn
@@ -545,7 +536,10 @@ async fn withdraw(fed: &Federation, mention: &Mention, reason: &str) -> Result<(
             local: true,
             published: now,
         };
-        posts::delete_local(&fed.store, &proxy, made.clone(), delete, Vec::new()).await?;
+        let effect = Effect::DeletePost {
+            object_ap_id: made.clone(),
+        };
+        ledger::record(&fed.store, &fed.urls, &proxy, delete, effect).await?;
     } else if let Some(reaction) = posts::find_activity(&fed.store, &made).await?
         && matches!(reaction.kind.as_str(), "Like" | "Announce")
         && let Some(proxy) = accounts::find_by_id(&fed.store, reaction.actor_id).await?
@@ -570,17 +564,11 @@ async fn withdraw(fed: &Federation, mention: &Mention, reason: &str) -> Result<(
             local: true,
             published: now,
         };
-        match publish::publish(
-            &fed.store,
-            &proxy,
-            undo,
-            LocalEffect::Unreact {
-                reaction_ap_id: made.clone(),
-            },
-        )
-        .await
-        {
-            Ok(()) | Err(DomainError::NoSuchObject(_)) => {}
+        let effect = Effect::Unreact {
+            reaction_ap_id: made.clone(),
+        };
+        match ledger::record(&fed.store, &fed.urls, &proxy, undo, effect).await {
+            Ok(_) | Err(DomainError::NoSuchObject(_)) => {}
             Err(error) => return Err(error),
         }
     }

@@ -4,47 +4,16 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::domain::DomainError;
-use crate::domain::accounts::{Account, AccountKind};
-use crate::domain::actions::Action;
+use crate::domain::accounts::Account;
 use crate::domain::audience::Visibility;
+use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::NewActivity;
-use crate::domain::publish::{self, LocalEffect};
+use crate::domain::route;
 use crate::federation::builders::timestamp;
 use crate::federation::context::ACTIVITYSTREAMS;
 use crate::federation::ctx::Federation;
 use crate::store::accounts as account_rows;
-use crate::store::{AnyConnection, Store, blocks, follows};
-
-/// The relays a member's activity addressed to rooms calls for; refuses a
-/// sender who is not a member (or is banned) of an addressed room.
-pub fn relays_for(
-    conn: &mut AnyConnection,
-    sender: &Account,
-    addressees: &[String],
-    activity_ap_id: &str,
-) -> Result<Vec<Action>, DomainError> {
-    let mut relays = Vec::new();
-    for address in addressees {
-        let Some(room) = account_rows::find_by_actor_url(conn, address)?
-            .filter(|a| a.domain.is_none() && a.kind == AccountKind::Group.as_str())
-        else {
-            continue;
-        };
-        if room.id == sender.id {
-            continue;
-        }
-        let member = follows::find(conn, sender.id, room.id)?.is_some_and(|f| f.accepted)
-            && !blocks::exists(conn, room.id, sender.id)?;
-        if !member {
-            return Err(DomainError::NotMember(room.username));
-        }
-        relays.push(Action::RoomRelay {
-            room_id: room.id,
-            activity: activity_ap_id.to_owned(),
-        });
-    }
-    Ok(relays)
-}
+use crate::store::{Store, blocks, follows, websub};
 
 /// Members of a room (accepted follows).
 pub async fn member_count(store: &Store, room_id: i64) -> Result<i64, DomainError> {
@@ -53,15 +22,10 @@ pub async fn member_count(store: &Store, room_id: i64) -> Result<i64, DomainErro
         .len() as i64)
 }
 
-/// Whether `account` is a member of `room` (and not banned).
+/// Whether `account` may post in `room`: a member not banned, or its owner.
 pub async fn is_member(store: &Store, room_id: i64, account_id: i64) -> Result<bool, DomainError> {
     store
-        .run(move |conn| {
-            Ok(
-                follows::find(conn, account_id, room_id)?.is_some_and(|f| f.accepted)
-                    && !blocks::exists(conn, room_id, account_id)?,
-            )
-        })
+        .run(move |conn| Ok(route::may_post_in_room(conn, room_id, account_id)?))
         .await
 }
 
@@ -93,10 +57,19 @@ pub async fn join(store: &Store, room: &Account, member: &Account) -> Result<boo
         .await
 }
 
-/// A member leaves (or is removed from) a room.
+/// A member leaves (or is removed from) a room: its membership and, for a
+/// site, every subscription it holds to the room's feed end.
 pub async fn leave(store: &Store, room_id: i64, member_id: i64) -> Result<bool, DomainError> {
     store
-        .run(move |conn| Ok(follows::delete(conn, member_id, room_id)? > 0))
+        .run(move |conn| {
+            crate::store::write_transaction(conn, |conn| {
+                let site = account_rows::find(conn, member_id)?.and_then(|a| a.site_url);
+                if let Some(site) = site {
+                    websub::delete_for_site(conn, room_id, &site)?;
+                }
+                Ok(follows::delete(conn, member_id, room_id)? > 0)
+            })
+        })
         .await
 }
 
@@ -151,11 +124,11 @@ pub async fn approve(
         )));
     };
     let accept = answer(fed, room, "Accept", json!(follow.follow_ap_id), member);
-    let effect = LocalEffect::AnswerFollow {
+    let effect = Effect::AnswerFollow {
         follow_ap_id: follow.follow_ap_id,
         accept: true,
     };
-    publish::publish(&fed.store, room, accept, effect).await?;
+    ledger::record(&fed.store, &fed.urls, room, accept, effect).await?;
     fed.wake.notify_one();
     Ok(())
 }
@@ -164,15 +137,10 @@ pub async fn approve(
 /// they are told with a Block.
 pub async fn ban(fed: &Federation, room: &Account, member: &Account) -> Result<(), DomainError> {
     let block = answer(fed, room, "Block", json!(member.actor_url), member);
-    publish::publish(
-        &fed.store,
-        room,
-        block,
-        LocalEffect::Block {
-            blocked_id: member.id,
-        },
-    )
-    .await?;
+    let effect = Effect::Block {
+        blocked_id: member.id,
+    };
+    ledger::record(&fed.store, &fed.urls, room, block, effect).await?;
     fed.wake.notify_one();
     Ok(())
 }

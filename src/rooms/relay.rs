@@ -11,11 +11,10 @@ use crate::domain::accounts::{self, Account};
 use crate::domain::actions::Action;
 use crate::domain::audience::PUBLIC;
 use crate::domain::posts::{self, NewActivity, Post};
-use crate::domain::publish::{self, LocalEffect};
+use crate::domain::ledger::{self, Effect};
 use crate::federation::builders::timestamp;
 use crate::federation::context::ACTIVITYSTREAMS;
 use crate::federation::ctx::Federation;
-use crate::store::websub as subscriptions;
 
 /// Runs `room_relay` jobs.
 pub struct Relay(pub Federation);
@@ -87,20 +86,6 @@ async fn relay(
     let id = fed.urls.mint("activities");
     let announce = build_room_announce(&id, &room, &document, &timestamp(now));
     let addressees: Vec<String> = crate::federation::wire::addressees(&announce);
-    let subscribers = {
-        fed.store
-            .run(move |conn| {
-                Ok::<_, DomainError>(subscriptions::active_for_room(conn, room_id, now)?)
-            })
-            .await?
-    };
-    let pushes: Vec<Action> = subscribers
-        .iter()
-        .map(|s| Action::WebSubDeliver {
-            subscription_id: s.id,
-            version: id.clone(),
-        })
-        .collect();
     let new = NewActivity::minted(
         &room,
         id.clone(),
@@ -110,7 +95,9 @@ async fn relay(
         announce.to_string(),
         now,
     );
-    publish::publish_with(&fed.store, &room, new, LocalEffect::None, pushes).await?;
+    // The ledger routes the Announce: to the members, and the room's feed
+    // to its WebSub subscribers.
+    ledger::record(&fed.store, &fed.urls, &room, new, Effect::None).await?;
     fed.wake.notify_one();
     Ok(JobOutcome::Done)
 }
