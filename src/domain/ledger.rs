@@ -64,6 +64,18 @@ pub enum Effect {
     AnswerFollow { follow_ap_id: String, accept: bool },
 }
 
+/// What the way in keeps with the activity, in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bookkeeping {
+    /// The sender (a site's proxy) joins an open room by posting to it.
+    JoinOpenRoom { room_id: i64, follow_ap_id: String },
+    /// The Webmention behind the activity is verified and made this object.
+    MentionVerified {
+        mention_id: i64,
+        object_ap_id: String,
+    },
+}
+
 /// Records `activity` by `sender` with its effect and all its consequences
 /// in one transaction. An activity minted here whose id exists already is a
 /// [`DomainError::Conflict`]; a received one is a [`Applied::Replay`].
@@ -74,14 +86,73 @@ pub async fn record(
     activity: NewActivity,
     effect: Effect,
 ) -> Result<Applied, DomainError> {
+    record_with(store, urls, sender, activity, effect, Vec::new()).await
+}
+
+/// [`record`], keeping the way in's `bookkeeping` in the same transaction.
+pub async fn record_with(
+    store: &Store,
+    urls: &Urls,
+    sender: &Account,
+    activity: NewActivity,
+    effect: Effect,
+    bookkeeping: Vec<Bookkeeping>,
+) -> Result<Applied, DomainError> {
     let (sender, urls) = (sender.clone(), urls.clone());
     store
         .run(move |conn| {
             crate::store::write_transaction(conn, |conn| {
+                keep(conn, &sender, &bookkeeping)?;
                 record_in(conn, &urls, &sender, &activity, &effect)
             })
         })
         .await
+}
+
+fn keep(
+    conn: &mut AnyConnection,
+    sender: &Account,
+    bookkeeping: &[Bookkeeping],
+) -> Result<(), DomainError> {
+    let now = Utc::now().naive_utc();
+    for item in bookkeeping {
+        match item {
+            Bookkeeping::JoinOpenRoom {
+                room_id,
+                follow_ap_id,
+            } => {
+                if blocks::exists(conn, *room_id, sender.id)? {
+                    return Err(DomainError::NotMember(format!("room {room_id} (banned)")));
+                }
+                if follow_rows::find(conn, sender.id, *room_id)?.is_none() {
+                    follow_rows::upsert(
+                        conn,
+                        &NewFollowRow {
+                            follower_id: sender.id,
+                            followee_id: *room_id,
+                            follow_ap_id,
+                            accepted: true,
+                            created_at: now,
+                        },
+                    )?;
+                }
+            }
+            Bookkeeping::MentionVerified {
+                mention_id,
+                object_ap_id,
+            } => {
+                crate::store::webmentions::set_status(
+                    conn,
+                    *mention_id,
+                    super::webmentions::MentionStatus::Verified.as_str(),
+                    None,
+                    Some(object_ap_id),
+                    now,
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// [`record`] inside a transaction the caller holds.

@@ -517,3 +517,25 @@ pub async fn own_activity(
         })
         .await
 }
+
+/// A post anyone may read: public, or relayed by an open room (whose
+/// conversation is public whatever each post's own addressing).
+pub async fn find_shown_post(store: &Store, ap_id: &str) -> Result<Option<Post>, DomainError> {
+    let ap_id = ap_id.to_owned();
+    store
+        .run(move |conn| {
+            let Some(post) = object_rows::find_by_ap_id(conn, &ap_id)?.map(row_to_post) else {
+                return Ok(None);
+            };
+            if post.visibility == Visibility::Public {
+                return Ok(Some(post));
+            }
+            let open_room = match super::route::room_relaying(conn, &ap_id)? {
+                Some(room_id) => account_rows::find(conn, room_id)?
+                    .is_some_and(|room| !room.manually_approves_followers),
+                None => false,
+            };
+            Ok(open_room.then_some(post))
+        })
+        .await
+}

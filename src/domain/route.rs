@@ -65,7 +65,12 @@ impl Verb {
 
     /// Verbs a room refuses from a non-member addressing it.
     fn needs_membership(self) -> bool {
-        matches!(self, Verb::Create | Verb::Update | Verb::Like | Verb::Announce)
+        matches!(self, Verb::Create | Verb::Update | Verb::Like)
+    }
+
+    /// Verbs a room relays from a member addressing it.
+    fn relayed(self) -> bool {
+        matches!(self, Verb::Create | Verb::Update | Verb::Delete | Verb::Like)
     }
 }
 
@@ -122,9 +127,10 @@ pub enum Addressee {
     SenderFollowers,
     /// Someone else's followers collection: not expanded.
     OthersFollowers,
-    /// The followers collection of the local author of the post this one
-    /// replies to: the thread's audience, which this server owns, so a
-    /// reply is forwarded to it (ActivityPub's inbox forwarding).
+    /// The followers collection of the author of the post this one replies
+    /// to, addressed by an actor on the collection's own server: the
+    /// thread's audience, which that server forwards to (ActivityPub's
+    /// inbox forwarding).
     ThreadFollowers {
         collection: String,
         local_followers: Vec<i64>,
@@ -226,6 +232,7 @@ pub fn plan(facts: &Facts) -> Result<Plan, DomainError> {
                 }
             }
             Addressee::Room(room) if room.room_id == sender.id => {}
+            Addressee::Room(_) if !facts.verb.relayed() => {}
             Addressee::Room(room) => {
                 if room.sender_is_member {
                     push_unique(&mut plan.relay_in, room.room_id);
@@ -282,9 +289,9 @@ pub fn plan(facts: &Facts) -> Result<Plan, DomainError> {
                 .as_ref()
                 .is_some_and(|r| plan.relay_in.contains(&r.room_id));
         let shown_to_site = facts.visibility == Visibility::Public || in_sites_room;
-        let public = facts.visibility == Visibility::Public;
-        if sender.role != Role::Site && ((about_a_post && shown_to_site) || (reaction && public))
-        {
+        // A Like is addressed to the liked post's author, yet it is
+        // public knowledge: the site shows it as a u-like-of.
+        if sender.role != Role::Site && ((about_a_post && shown_to_site) || reaction) {
             plan.webmention_to.clone_from(&parent.site_post_url);
         }
     }
@@ -344,7 +351,7 @@ fn find_account(conn: &mut AnyConnection, id: i64) -> Result<Option<Account>, Do
 }
 
 /// The local room that relayed the post `object_ap_id`, if any.
-fn room_relaying(conn: &mut AnyConnection, object_ap_id: &str) -> QueryResult<Option<i64>> {
+pub(crate) fn room_relaying(conn: &mut AnyConnection, object_ap_id: &str) -> QueryResult<Option<i64>> {
     let creates: Vec<String> = activities::table
         .filter(activities::object_ap_id.eq(object_ap_id))
         .filter(activities::kind.eq("Create"))
@@ -388,6 +395,13 @@ pub(crate) fn room_of_thread(
     Ok(None)
 }
 
+fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
 fn classify_addressee(
     conn: &mut AnyConnection,
     sender: &Account,
@@ -424,8 +438,12 @@ fn classify_addressee(
                 sender_is_member: may_post_in_room(conn, room_id, sender.id)?,
             })
         }
-        Some((owner_id, None, _))
-            if parent_author.is_some_and(|author| author.id == owner_id && author.local) =>
+        // The thread's audience: the followers of the parent's author,
+        // addressed by an actor of the same server as that collection (the
+        // server that owns it forwards to it; a stranger elsewhere cannot).
+        Some((owner_id, _, _))
+            if parent_author.is_some_and(|author| author.id == owner_id)
+                && same_origin(address, &sender.actor_url) =>
         {
             Addressee::ThreadFollowers {
                 collection: address.to_owned(),

@@ -195,8 +195,8 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
     let entry = hentry_to_entry(&entry_item.to_json());
     let site = site_profile(fed, &document, entry_item, &source, &page.final_url).await;
     let proxy = accounts::ensure_proxy(&fed.store, &fed.urls, site).await?;
-    let object = match publish_entry(fed, &proxy, &mention, entry).await {
-        Ok(object) => object,
+    let (object, recorded) = match publish_entry(fed, &proxy, &mention, entry).await {
+        Ok(published) => published,
         Err(DomainError::NotMember(room)) => {
             let reason = format!(
                 "not a member of the room {room} (banned, or awaiting the owner's approval)"
@@ -206,7 +206,9 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
         }
         Err(error) => return Err(error),
     };
-    record(fed, &mention, MentionStatus::Verified, None, Some(object)).await?;
+    if !recorded {
+        record(fed, &mention, MentionStatus::Verified, None, Some(object)).await?;
+    }
     fed.wake.notify_one();
     Ok(JobOutcome::Done)
 }
@@ -288,20 +290,25 @@ async fn author_of(fed: &Federation, object: &str) -> Result<Option<String>, Dom
 }
 
 /// Publishes what the entry says, through the proxy; returns the id stored
-/// on the mention (the post, or the Like/Announce activity).
+/// on the mention (the post, or the Like/Announce activity), and whether
+/// the mention was marked verified in the same transaction as the activity.
 async fn publish_entry(
     fed: &Federation,
     proxy: &Account,
     mention: &Mention,
     entry: Entry,
-) -> Result<String, DomainError> {
+) -> Result<(String, bool), DomainError> {
+    let verified = |object_ap_id: &str| ledger::Bookkeeping::MentionVerified {
+        mention_id: mention.id,
+        object_ap_id: object_ap_id.to_owned(),
+    };
     let now = Utc::now().naive_utc();
     let source_url = entry.url.clone().unwrap_or_else(|| mention.source.clone());
     let followers = proxy.followers_url.clone().unwrap_or_default();
     match &entry.kind {
         EntryKind::Like(object) | EntryKind::Announce(object) => {
             if let Some(existing) = mention.object_ap_id.clone() {
-                return Ok(existing);
+                return Ok((existing, false));
             }
             let author = author_of(fed, object).await?;
             let (kind, to, cc) = match entry.kind {
@@ -330,22 +337,35 @@ async fn publish_entry(
             let effect = Effect::React {
                 object_ap_id: object.clone(),
             };
-            ledger::record(&fed.store, &fed.urls, proxy, activity, effect).await?;
-            Ok(id)
+            let kept = vec![verified(&id)];
+            ledger::record_with(&fed.store, &fed.urls, proxy, activity, effect, kept).await?;
+            Ok((id, true))
         }
         EntryKind::Note | EntryKind::Article => {
             if let Some(existing) = posts::find_by_source(&fed.store, &source_url, proxy.id).await?
             {
-                update_post(fed, proxy, &existing, &entry, now).await?;
-                return Ok(existing.ap_id);
+                let updated =
+                    update_post(fed, proxy, &existing, &entry, now, verified(&existing.ap_id))
+                        .await?;
+                return Ok((existing.ap_id, updated));
             }
             // A reply to a room: the site joins it (through its proxy) and
             // posts to it; the room relays the post to its members.
             let room = room_addressed(fed, &mention.target, &entry.in_reply_to).await?;
             let mut entry = entry;
+            let mut kept = Vec::new();
             if let Some(room) = &room {
-                if !crate::rooms::membership::join(&fed.store, room, proxy).await? {
-                    return Err(DomainError::NotMember(room.username.clone()));
+                // An open room is joined with the post, in its transaction;
+                // a members-only one keeps the request for its owner.
+                if room.manually_approves_followers {
+                    if !crate::rooms::membership::join(&fed.store, room, proxy).await? {
+                        return Err(DomainError::NotMember(room.username.clone()));
+                    }
+                } else {
+                    kept.push(ledger::Bookkeeping::JoinOpenRoom {
+                        room_id: room.id,
+                        follow_ap_id: format!("{}#join-{}", proxy.actor_url, room.username),
+                    });
                 }
                 let room_urls = [
                     room.actor_url.clone(),
@@ -355,7 +375,7 @@ async fn publish_entry(
             }
             let mut cc = vec![followers];
             // A reply reaches the replied-to author and, as a thread's
-            // audience, that author's followers.
+            // audience, a local author's followers (inbox forwarding).
             for reply in &entry.in_reply_to {
                 if let Some(post) = posts::find_post(&fed.store, reply).await?
                     && let Some(author) = accounts::find_by_id(&fed.store, post.author_id).await?
@@ -422,8 +442,10 @@ async fn publish_entry(
                 local: true,
                 published: now,
             };
-            ledger::record(&fed.store, &fed.urls, proxy, activity, Effect::Post(post)).await?;
-            Ok(id)
+            kept.push(verified(&id));
+            let effect = Effect::Post(post);
+            ledger::record_with(&fed.store, &fed.urls, proxy, activity, effect, kept).await?;
+            Ok((id, true))
         }
     }
 }
@@ -457,9 +479,10 @@ async fn update_post(
     existing: &posts::Post,
     entry: &Entry,
     now: chrono::NaiveDateTime,
-) -> Result<(), DomainError> {
+    verified: ledger::Bookkeeping,
+) -> Result<bool, DomainError> {
     if existing.content == entry.content_html && existing.name == entry.name {
-        return Ok(());
+        return Ok(false);
     }
     let mut document: Value = serde_json::from_str(&existing.document).unwrap_or_default();
     document["content"] = json!(entry.content_html.clone().unwrap_or_default());
@@ -498,8 +521,9 @@ async fn update_post(
         object_ap_id: existing.ap_id.clone(),
         changes,
     };
-    ledger::record(&fed.store, &fed.urls, proxy, activity, effect).await?;
-    Ok(())
+    let kept = vec![verified];
+    ledger::record_with(&fed.store, &fed.urls, proxy, activity, effect, kept).await?;
+    Ok(true)
 }
 
 /// The source is gone or no longer links: what it made here is withdrawn

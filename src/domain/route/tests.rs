@@ -227,7 +227,7 @@ fn likes_and_reposts_of_a_sites_post_go_to_the_site() {
     // A Like is addressed to the author: it is not a private note.
     let p = plan(&f).unwrap();
     assert!(p.private_to_sites.is_empty());
-    assert_eq!(p.webmention_to, None, "a private Like is not shown to the site");
+    assert_eq!(p.webmention_to.as_deref(), Some("https://site.example/post"));
     let mut f = facts(Verb::Announce, BOB, Visibility::Public, vec![Addressee::Public]);
     f.parent = parent(SITE, None, false);
     let p = plan(&f).unwrap();
@@ -271,6 +271,9 @@ fn rooms_relay_members_and_refuse_strangers() {
     // Likes need membership too; a Delete by a former member is not refused.
     assert!(plan(&facts(Verb::Like, BOB, Visibility::Direct, vec![room(false)])).is_err());
     let p = plan_of(Verb::Delete, BOB, Visibility::Direct, vec![room(false)]);
+    assert!(p.relay_in.is_empty());
+    // A Follow of the room is not relayed, nor refused.
+    let p = plan_of(Verb::Follow, BOB, Visibility::Direct, vec![room(false)]);
     assert!(p.relay_in.is_empty());
     // The room's own Announce is not relayed again.
     let p = plan_of(
