@@ -6,7 +6,6 @@ use super::accounts::{Account, row_to_account};
 use crate::store::follows as rows;
 use crate::store::{Store, blocks};
 
-
 /// Whether `blocker` blocks `blocked`.
 pub async fn is_blocked(
     store: &Store,

@@ -45,11 +45,17 @@ pub enum Effect {
     },
     /// A Delete of the sender's own post: it becomes a tombstone and leaves
     /// every inbox it was filed in.
-    DeletePost { object_ap_id: String },
+    DeletePost {
+        object_ap_id: String,
+    },
     /// A Like or Announce of an object.
-    React { object_ap_id: String },
+    React {
+        object_ap_id: String,
+    },
     /// The Undo of the sender's Like or Announce.
-    Unreact { reaction_ap_id: String },
+    Unreact {
+        reaction_ap_id: String,
+    },
     /// A Follow of `followee`; `answer` is given when the followee is local
     /// (it takes effect here, directly), `None` when it is remote.
     Follow {
@@ -57,11 +63,18 @@ pub enum Effect {
         answer: Option<FollowAnswer>,
     },
     /// The Undo of the sender's Follow.
-    Unfollow { followee_id: i64 },
+    Unfollow {
+        followee_id: i64,
+    },
     /// A Block: follows both ways end.
-    Block { blocked_id: i64 },
+    Block {
+        blocked_id: i64,
+    },
     /// An Accept or Reject of a follow request the sender received.
-    AnswerFollow { follow_ap_id: String, accept: bool },
+    AnswerFollow {
+        follow_ap_id: String,
+        accept: bool,
+    },
 }
 
 /// What the way in keeps with the activity, in the same transaction.
@@ -460,4 +473,3 @@ fn apply_follow(
     )?;
     Ok(())
 }
-

@@ -70,7 +70,10 @@ impl Verb {
 
     /// Verbs a room relays from a member addressing it.
     fn relayed(self) -> bool {
-        matches!(self, Verb::Create | Verb::Update | Verb::Delete | Verb::Like)
+        matches!(
+            self,
+            Verb::Create | Verb::Update | Verb::Delete | Verb::Like
+        )
     }
 }
 
@@ -351,7 +354,10 @@ fn find_account(conn: &mut AnyConnection, id: i64) -> Result<Option<Account>, Do
 }
 
 /// The local room that relayed the post `object_ap_id`, if any.
-pub(crate) fn room_relaying(conn: &mut AnyConnection, object_ap_id: &str) -> QueryResult<Option<i64>> {
+pub(crate) fn room_relaying(
+    conn: &mut AnyConnection,
+    object_ap_id: &str,
+) -> QueryResult<Option<i64>> {
     let creates: Vec<String> = activities::table
         .filter(activities::object_ap_id.eq(object_ap_id))
         .filter(activities::kind.eq("Create"))

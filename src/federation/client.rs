@@ -16,8 +16,8 @@ use super::wire::{self, field_id, text, type_of};
 use crate::domain::DomainError;
 use crate::domain::accounts::Account;
 use crate::domain::audience::{PUBLIC, is_public_address};
-use crate::domain::posts::{self, NewActivity, PostChanges};
 use crate::domain::ledger::{self, Effect};
+use crate::domain::posts::{self, NewActivity, PostChanges};
 
 /// Longest note content accepted, in characters.
 pub const MAX_CONTENT_CHARS: usize = 50_000;

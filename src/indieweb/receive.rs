@@ -16,8 +16,8 @@ use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account, SiteProfile};
 use crate::domain::actions::Action;
 use crate::domain::audience::{PUBLIC, classify};
-use crate::domain::posts::{self, NewActivity, NewPost, PostChanges};
 use crate::domain::ledger::{self, Effect};
+use crate::domain::posts::{self, NewActivity, NewPost, PostChanges};
 use crate::domain::webmentions::{self, Mention, MentionStatus};
 use crate::federation::builders::{build_create, build_delete, build_tombstone, timestamp};
 use crate::federation::context::ACTIVITYSTREAMS;
@@ -344,9 +344,15 @@ async fn publish_entry(
         EntryKind::Note | EntryKind::Article => {
             if let Some(existing) = posts::find_by_source(&fed.store, &source_url, proxy.id).await?
             {
-                let updated =
-                    update_post(fed, proxy, &existing, &entry, now, verified(&existing.ap_id))
-                        .await?;
+                let updated = update_post(
+                    fed,
+                    proxy,
+                    &existing,
+                    &entry,
+                    now,
+                    verified(&existing.ap_id),
+                )
+                .await?;
                 return Ok((existing.ap_id, updated));
             }
             // A reply to a room: the site joins it (through its proxy) and

@@ -83,7 +83,11 @@ pub fn active_for_room(
 
 /// Ends every subscription to a room's feed whose callback is on the
 /// origin of `site_url` (a member site that left or was removed).
-pub fn delete_for_site(conn: &mut AnyConnection, room_id: i64, site_url: &str) -> QueryResult<usize> {
+pub fn delete_for_site(
+    conn: &mut AnyConnection,
+    room_id: i64,
+    site_url: &str,
+) -> QueryResult<usize> {
     let Ok(site) = url::Url::parse(site_url) else {
         return Ok(0);
     };

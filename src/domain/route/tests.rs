@@ -83,10 +83,18 @@ fn public_posts_reach_followers_whatever_the_addressing() {
     ))
     .unwrap();
     assert_eq!(plan.file_for, vec![CAROL]);
-    assert!(plan.deliver_to.is_empty(), "nothing is forwarded for a remote sender");
+    assert!(
+        plan.deliver_to.is_empty(),
+        "nothing is forwarded for a remote sender"
+    );
 
     // A local author: local followers filed, remote followers by fan-out.
-    let plan = plan_of(Verb::Create, ALICE, Visibility::Public, vec![Addressee::Public]);
+    let plan = plan_of(
+        Verb::Create,
+        ALICE,
+        Visibility::Public,
+        vec![Addressee::Public],
+    );
     assert_eq!(plan.file_for, vec![CAROL]);
     assert_eq!(plan.deliver_to, vec![followers(ALICE)]);
 }
@@ -110,7 +118,11 @@ fn followers_only_posts_reach_followers_and_direct_ones_do_not() {
         Visibility::Direct,
         vec![Addressee::Account(party(DAVE))],
     );
-    assert_eq!(plan.file_for, vec![DAVE], "a direct note reaches its addressee only");
+    assert_eq!(
+        plan.file_for,
+        vec![DAVE],
+        "a direct note reaches its addressee only"
+    );
     let plan = plan_of(
         Verb::Create,
         ALICE,
@@ -137,7 +149,12 @@ fn another_accounts_followers_collection_is_not_expanded() {
 fn a_reply_reaches_the_parent_author_mentions_and_followers() {
     // A public reply by a remote account to a local post: the local author
     // gets it even when not addressed.
-    let mut f = facts(Verb::Create, BOB, Visibility::Public, vec![Addressee::Public]);
+    let mut f = facts(
+        Verb::Create,
+        BOB,
+        Visibility::Public,
+        vec![Addressee::Public],
+    );
     f.parent = parent(DAVE, None, false);
     let p = plan(&f).unwrap();
     assert_eq!(p.file_for, vec![CAROL, DAVE]);
@@ -188,7 +205,12 @@ fn a_reply_is_forwarded_to_the_thread_audience_of_a_local_author() {
 fn a_reply_to_a_sites_post_goes_to_the_site() {
     // From anywhere, public: a Webmention to the site's post.
     for sender in [ALICE, BOB] {
-        let mut f = facts(Verb::Create, sender, Visibility::Public, vec![Addressee::Public]);
+        let mut f = facts(
+            Verb::Create,
+            sender,
+            Visibility::Public,
+            vec![Addressee::Public],
+        );
         f.parent = parent(SITE, None, false);
         let p = plan(&f).unwrap();
         assert_eq!(
@@ -227,11 +249,22 @@ fn likes_and_reposts_of_a_sites_post_go_to_the_site() {
     // A Like is addressed to the author: it is not a private note.
     let p = plan(&f).unwrap();
     assert!(p.private_to_sites.is_empty());
-    assert_eq!(p.webmention_to.as_deref(), Some("https://site.example/post"));
-    let mut f = facts(Verb::Announce, BOB, Visibility::Public, vec![Addressee::Public]);
+    assert_eq!(
+        p.webmention_to.as_deref(),
+        Some("https://site.example/post")
+    );
+    let mut f = facts(
+        Verb::Announce,
+        BOB,
+        Visibility::Public,
+        vec![Addressee::Public],
+    );
     f.parent = parent(SITE, None, false);
     let p = plan(&f).unwrap();
-    assert_eq!(p.webmention_to.as_deref(), Some("https://site.example/post"));
+    assert_eq!(
+        p.webmention_to.as_deref(),
+        Some("https://site.example/post")
+    );
 }
 
 #[test]
@@ -256,7 +289,12 @@ fn a_direct_note_to_a_sites_proxy_is_a_private_note() {
 
 #[test]
 fn a_site_does_not_get_webmentions_about_its_own_posts() {
-    let mut f = facts(Verb::Create, SITE, Visibility::Public, vec![Addressee::Public]);
+    let mut f = facts(
+        Verb::Create,
+        SITE,
+        Visibility::Public,
+        vec![Addressee::Public],
+    );
     f.parent = parent(SITE, None, false);
     assert_eq!(plan(&f).unwrap().webmention_to, None);
 }
@@ -266,10 +304,23 @@ fn rooms_relay_members_and_refuse_strangers() {
     let p = plan_of(Verb::Create, BOB, Visibility::Direct, vec![room(true)]);
     assert_eq!(p.relay_in, vec![ROOM]);
     assert!(p.file_for.is_empty(), "members get it by the relay");
-    let refused = plan(&facts(Verb::Create, BOB, Visibility::Direct, vec![room(false)]));
+    let refused = plan(&facts(
+        Verb::Create,
+        BOB,
+        Visibility::Direct,
+        vec![room(false)],
+    ));
     assert!(matches!(refused, Err(DomainError::NotMember(_))));
     // Likes need membership too; a Delete by a former member is not refused.
-    assert!(plan(&facts(Verb::Like, BOB, Visibility::Direct, vec![room(false)])).is_err());
+    assert!(
+        plan(&facts(
+            Verb::Like,
+            BOB,
+            Visibility::Direct,
+            vec![room(false)]
+        ))
+        .is_err()
+    );
     let p = plan_of(Verb::Delete, BOB, Visibility::Direct, vec![room(false)]);
     assert!(p.relay_in.is_empty());
     // A Follow of the room is not relayed, nor refused.
@@ -319,7 +370,10 @@ fn a_room_reply_to_a_member_sites_post_reaches_the_site() {
     f.parent = parent(SITE, Some((ROOM, true)), true);
     let p = plan(&f).unwrap();
     assert_eq!(p.relay_in, vec![ROOM]);
-    assert_eq!(p.webmention_to.as_deref(), Some("https://site.example/post"));
+    assert_eq!(
+        p.webmention_to.as_deref(),
+        Some("https://site.example/post")
+    );
     // A site that is no longer a member hears nothing of a private room.
     f.parent = parent(SITE, Some((ROOM, true)), false);
     assert_eq!(plan(&f).unwrap().webmention_to, None);
@@ -327,7 +381,12 @@ fn a_room_reply_to_a_member_sites_post_reaches_the_site() {
 
 #[test]
 fn updates_and_deletes_of_a_relayed_post_are_relayed() {
-    let mut f = facts(Verb::Delete, BOB, Visibility::Public, vec![Addressee::Public]);
+    let mut f = facts(
+        Verb::Delete,
+        BOB,
+        Visibility::Public,
+        vec![Addressee::Public],
+    );
     f.own_room = Some(RoomFacts {
         room_id: ROOM,
         sender_is_member: true,
@@ -383,13 +442,27 @@ fn withdrawals_reach_the_same_audience() {
 
 #[test]
 fn unknown_parents_of_local_public_posts_may_take_webmentions() {
-    let mut f = facts(Verb::Create, ALICE, Visibility::Public, vec![Addressee::Public]);
+    let mut f = facts(
+        Verb::Create,
+        ALICE,
+        Visibility::Public,
+        vec![Addressee::Public],
+    );
     f.unknown_parent = Some("https://blog.example/post".into());
     assert_eq!(
         plan(&f).unwrap().webmention_to.as_deref(),
         Some("https://blog.example/post")
     );
-    let mut f = facts(Verb::Create, BOB, Visibility::Public, vec![Addressee::Public]);
+    let mut f = facts(
+        Verb::Create,
+        BOB,
+        Visibility::Public,
+        vec![Addressee::Public],
+    );
     f.unknown_parent = Some("https://blog.example/post".into());
-    assert_eq!(plan(&f).unwrap().webmention_to, None, "not for remote senders");
+    assert_eq!(
+        plan(&f).unwrap().webmention_to,
+        None,
+        "not for remote senders"
+    );
 }

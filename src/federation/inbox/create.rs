@@ -59,8 +59,14 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
     activity.addressees = addressees;
     activity.visibility = visibility;
     let fed = inbound.fed;
-    let applied =
-        ledger::record(&fed.store, &fed.urls, inbound.actor, activity, Effect::Post(post)).await?;
+    let applied = ledger::record(
+        &fed.store,
+        &fed.urls,
+        inbound.actor,
+        activity,
+        Effect::Post(post),
+    )
+    .await?;
     fed.wake.notify_one();
     Ok(applied)
 }
