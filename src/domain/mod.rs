@@ -34,6 +34,8 @@ pub enum DomainError {
     NotOwner,
     #[error("{0} exists already")]
     Conflict(String),
+    #[error("a stored document is unreadable: {0}")]
+    CorruptDocument(String),
     #[error("password: {0}")]
     Password(String),
     #[error("generating a key pair failed: {0}")]

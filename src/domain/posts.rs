@@ -122,8 +122,13 @@ fn addressees_to_text(addressees: &[String]) -> String {
     serde_json::to_string(addressees).expect("strings serialise")
 }
 
+/// The stored addressees (written by [`addressees_to_text`]); an
+/// unreadable list is logged and read as no addressee, which shows the
+/// object to nobody but its author.
 fn addressees_from_text(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
+    serde_json::from_str(text)
+        .inspect_err(|error| tracing::error!(%error, "unreadable stored addressees"))
+        .unwrap_or_default()
 }
 
 pub(crate) fn row_to_post(row: ObjectRow) -> Post {

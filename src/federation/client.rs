@@ -6,9 +6,11 @@
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::builders::timestamp;
-use super::context::ACTIVITYSTREAMS;
+use super::builders::build_follow;
 use super::ctx::Federation;
+use super::documents::{
+    ActivityDocument, ActivityKind, ActivityObject, build_updated_note, stored_document,
+};
 use super::outbox::{self, Draft, PublishError};
 use super::resolve::{self, ResolveError};
 use super::sanitize::sanitize_html;
@@ -50,11 +52,18 @@ impl From<DomainError> for SubmitError {
     }
 }
 
+impl From<super::documents::CorruptDocument> for SubmitError {
+    fn from(error: super::documents::CorruptDocument) -> Self {
+        SubmitError::Internal(error.into())
+    }
+}
+
 impl From<PublishError> for SubmitError {
     fn from(error: PublishError) -> Self {
         match error {
             PublishError::Recipient(..) => SubmitError::Invalid(error.to_string()),
             PublishError::Domain(error) => error.into(),
+            PublishError::Corrupt(error) => error.into(),
         }
     }
 }
@@ -237,8 +246,8 @@ async fn follow(
 
 /// An activity to mint for the author.
 struct Minted {
-    kind: &'static str,
-    object: Value,
+    kind: ActivityKind,
+    object: ActivityObject,
     object_ap_id: Option<String>,
     to: Vec<String>,
     cc: Vec<String>,
@@ -261,24 +270,18 @@ async fn publish_minted(
     } = minted;
     let id = fed.urls.mint("activities");
     let now = Utc::now().naive_utc();
-    let document = json!({
-        "@context": ACTIVITYSTREAMS,
-        "id": id,
-        "type": kind,
-        "actor": author.actor_url,
-        "object": object,
-        "to": to,
-        "cc": cc,
-        "published": timestamp(now),
-    });
-    let addressees: Vec<String> = to.iter().chain(&cc).cloned().collect();
+    let document = ActivityDocument::builder(kind, &id, &author.actor_url, object)
+        .to(to)
+        .cc(cc)
+        .published(now)
+        .build();
     let activity = NewActivity::minted(
         author,
         id.clone(),
-        kind,
+        kind.as_str(),
         object_ap_id,
-        addressees,
-        document.to_string(),
+        document.addressees(),
+        document.to_json(),
         now,
     );
     ledger::record(&fed.store, &fed.urls, author, activity, effect).await?;
@@ -330,9 +333,9 @@ async fn react(
         (vec![object_author], Vec::new())
     };
     let kind = if kind == "Announce" {
-        "Announce"
+        ActivityKind::Announce
     } else {
-        "Like"
+        ActivityKind::Like
     };
     let effect = Effect::React {
         object_ap_id: object.to_owned(),
@@ -342,7 +345,7 @@ async fn react(
         author,
         Minted {
             kind,
-            object: json!(object),
+            object: ActivityObject::Id(object.to_owned()),
             object_ap_id: Some(object.to_owned()),
             to,
             cc,
@@ -373,17 +376,13 @@ async fn undo(fed: &Federation, author: &Account, activity: &Value) -> Result<St
         },
         other => return Err(invalid(format!("an {other} cannot be undone"))),
     };
-    let mut object: Value =
-        serde_json::from_str(&undone.document).unwrap_or_else(|_| json!(undone.ap_id));
-    if let Some(map) = object.as_object_mut() {
-        map.remove("@context");
-    }
+    let object = ActivityObject::embed(stored_document(&undone.ap_id, &undone.document)?);
     let to = undone.addressees.clone();
     publish_minted(
         fed,
         author,
         Minted {
-            kind: "Undo",
+            kind: ActivityKind::Undo,
             object,
             object_ap_id: Some(undone.ap_id),
             to,
@@ -415,13 +414,8 @@ async fn update(
     }
     let content = content_of(object)?;
     let now = Utc::now().naive_utc();
-    let mut document: Value = serde_json::from_str(&post.document).unwrap_or_default();
-    document["content"] = json!(content);
-    document["updated"] = json!(timestamp(now));
-    let mut embedded = document.clone();
-    if let Some(map) = embedded.as_object_mut() {
-        map.remove("@context");
-    }
+    let stored = stored_document(&post.ap_id, &post.document)?;
+    let document = build_updated_note(&stored, &content, None, now);
     let changes = PostChanges {
         content: Some(content),
         summary: post.summary.clone(),
@@ -438,8 +432,8 @@ async fn update(
         fed,
         author,
         Minted {
-            kind: "Update",
-            object: embedded,
+            kind: ActivityKind::Update,
+            object: ActivityObject::embed(document.clone()),
             object_ap_id: Some(object_id.to_owned()),
             to,
             cc: Vec::new(),
@@ -466,8 +460,8 @@ async fn block(
         fed,
         author,
         Minted {
-            kind: "Block",
-            object: json!(blocked_url),
+            kind: ActivityKind::Block,
+            object: ActivityObject::Id(blocked_url.clone()),
             object_ap_id: Some(blocked_url.clone()),
             to: vec![blocked_url],
             cc: Vec::new(),
@@ -492,24 +486,26 @@ async fn answer_follow(
                 "{follow_id} is not a pending follow request of this account"
             ))
         })?;
-    let mut follow = posts::find_activity(&fed.store, follow_id)
-        .await?
-        .and_then(|a| serde_json::from_str::<Value>(&a.document).ok())
-        .unwrap_or_else(|| json!({ "id": follow_id, "type": "Follow", "actor": follower.actor_url, "object": author.actor_url }));
-    if let Some(map) = follow.as_object_mut() {
-        map.remove("@context");
-    }
+    // The Follow as received, or rebuilt from what the request holds.
+    let follow = match posts::find_activity(&fed.store, follow_id).await? {
+        Some(stored) => stored_document(&stored.ap_id, &stored.document)?,
+        None => build_follow(follow_id, &follower, &author.actor_url),
+    };
     let effect = Effect::AnswerFollow {
         follow_ap_id: follow_id.to_owned(),
         accept: kind == "Accept",
     };
-    let kind = if kind == "Accept" { "Accept" } else { "Reject" };
+    let kind = if kind == "Accept" {
+        ActivityKind::Accept
+    } else {
+        ActivityKind::Reject
+    };
     publish_minted(
         fed,
         author,
         Minted {
             kind,
-            object: follow,
+            object: ActivityObject::embed(follow),
             object_ap_id: Some(follow_id.to_owned()),
             to: vec![follower.actor_url],
             cc: Vec::new(),

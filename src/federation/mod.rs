@@ -8,6 +8,7 @@ pub mod builders;
 pub mod client;
 pub mod context;
 pub mod ctx;
+pub mod documents;
 pub mod fetch;
 pub mod inbox;
 pub mod keys;

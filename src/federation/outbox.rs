@@ -9,6 +9,7 @@ use super::builders::{
     Mention, NoteDraft, build_create, build_delete, build_follow, build_note, build_tombstone,
 };
 use super::ctx::Federation;
+use super::documents::stored_document;
 use super::resolve::{self, ResolveError};
 use crate::domain::DomainError;
 use crate::domain::accounts::Account;
@@ -22,6 +23,8 @@ pub enum PublishError {
     Recipient(String, ResolveError),
     #[error(transparent)]
     Domain(#[from] DomainError),
+    #[error(transparent)]
+    Corrupt(#[from] super::documents::CorruptDocument),
 }
 
 /// What a local author writes.
@@ -173,7 +176,7 @@ pub async fn delete_note(
         .filter(|p| p.local && p.deleted_at.is_none())
         .ok_or_else(|| DomainError::NoSuchObject(object_id.to_owned()))?;
     let now = Utc::now().naive_utc();
-    let note: serde_json::Value = serde_json::from_str(&post.document).unwrap_or_default();
+    let note = stored_document(&post.ap_id, &post.document)?;
     let field = |name: &str| -> Vec<String> {
         note.get(name)
             .and_then(|v| serde_json::from_value(v.clone()).ok())

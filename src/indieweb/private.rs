@@ -6,7 +6,6 @@
 //! Otherwise the sender receives a Reject of its Create.
 
 use chrono::Utc;
-use serde_json::json;
 use url::Url;
 
 use super::discovery::{SendOutcome, send};
@@ -18,9 +17,8 @@ use crate::domain::actions::Action;
 use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::{self, NewActivity};
 use crate::domain::webmentions;
-use crate::federation::builders::timestamp;
-use crate::federation::context::ACTIVITYSTREAMS;
 use crate::federation::ctx::Federation;
+use crate::federation::documents::{ActivityDocument, ActivityKind, ActivityObject};
 
 /// The rel a site's home page uses to accept private notes.
 pub const PRIVATE_NOTES_REL: &str = "private-notes";
@@ -145,23 +143,19 @@ async fn refuse(
 ) -> Result<(), DomainError> {
     let now = Utc::now().naive_utc();
     let id = fed.urls.mint("activities");
-    let document = json!({
-        "@context": ACTIVITYSTREAMS,
-        "id": id,
-        "type": "Reject",
-        "actor": proxy.actor_url,
-        "object": activity_id,
-        "to": [sender.actor_url],
-        "summary": "This site does not accept private notes.",
-        "published": timestamp(now),
-    });
+    let object = ActivityObject::Id(activity_id.to_owned());
+    let document = ActivityDocument::builder(ActivityKind::Reject, &id, &proxy.actor_url, object)
+        .to([sender.actor_url.clone()])
+        .summary("This site does not accept private notes.")
+        .published(now)
+        .build();
     let reject = NewActivity::minted(
         proxy,
         id,
         "Reject",
         Some(activity_id.to_owned()),
         vec![sender.actor_url.clone()],
-        document.to_string(),
+        document.to_json(),
         now,
     );
     ledger::record(&fed.store, &fed.urls, proxy, reject, Effect::None).await?;

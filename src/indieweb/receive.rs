@@ -5,7 +5,7 @@
 //! is gone or no longer links.
 
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
 use super::convert::{Entry, EntryKind, entry_to_note, hentry_to_entry};
@@ -19,9 +19,11 @@ use crate::domain::audience::{PUBLIC, classify};
 use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::{self, NewActivity, NewPost, PostChanges};
 use crate::domain::webmentions::{self, Mention, MentionStatus};
-use crate::federation::builders::{build_create, build_delete, build_tombstone, timestamp};
-use crate::federation::context::ACTIVITYSTREAMS;
+use crate::federation::builders::{build_create, build_delete, build_tombstone};
 use crate::federation::ctx::Federation;
+use crate::federation::documents::{
+    ActivityDocument, ActivityKind, ActivityObject, build_updated_note, stored_document,
+};
 use crate::federation::fetch::FetchError;
 
 /// Largest source page read.
@@ -312,26 +314,36 @@ async fn publish_entry(
             }
             let author = author_of(fed, object).await?;
             let (kind, to, cc) = match entry.kind {
-                EntryKind::Like(_) => ("Like", author.into_iter().collect::<Vec<_>>(), Vec::new()),
+                EntryKind::Like(_) => (
+                    ActivityKind::Like,
+                    author.into_iter().collect::<Vec<_>>(),
+                    Vec::new(),
+                ),
                 _ => (
-                    "Announce",
+                    ActivityKind::Announce,
                     vec![PUBLIC.to_owned()],
                     [Some(followers), author].into_iter().flatten().collect(),
                 ),
             };
             let id = fed.urls.mint("activities");
-            let document = json!({
-                "@context": ACTIVITYSTREAMS, "id": id, "type": kind, "actor": proxy.actor_url,
-                "object": object, "to": to, "cc": cc, "url": source_url, "published": timestamp(now),
-            });
-            let addressees: Vec<String> = to.iter().chain(&cc).cloned().collect();
+            let document = ActivityDocument::builder(
+                kind,
+                &id,
+                &proxy.actor_url,
+                ActivityObject::Id(object.clone()),
+            )
+            .to(to)
+            .cc(cc)
+            .url(&source_url)
+            .published(now)
+            .build();
             let activity = NewActivity::minted(
                 proxy,
                 id.clone(),
-                kind,
+                kind.as_str(),
                 Some(object.clone()),
-                addressees,
-                document.to_string(),
+                document.addressees(),
+                document.to_json(),
                 now,
             );
             let effect = Effect::React {
@@ -490,21 +502,30 @@ async fn update_post(
     if existing.content == entry.content_html && existing.name == entry.name {
         return Ok(false);
     }
-    let mut document: Value = serde_json::from_str(&existing.document).unwrap_or_default();
-    document["content"] = json!(entry.content_html.clone().unwrap_or_default());
-    document["updated"] = json!(timestamp(now));
-    if let Some(name) = &entry.name {
-        document["name"] = json!(name);
-    }
-    let mut embedded = document.clone();
-    if let Some(map) = embedded.as_object_mut() {
-        map.remove("@context");
-    }
+    let stored = stored_document(&existing.ap_id, &existing.document)?;
+    let content = entry.content_html.clone().unwrap_or_default();
+    let document = build_updated_note(&stored, &content, entry.name.as_deref(), now);
     let id = fed.urls.mint("activities");
-    let update = json!({
-        "@context": ACTIVITYSTREAMS, "id": id, "type": "Update", "actor": proxy.actor_url,
-        "object": embedded, "to": document["to"], "cc": document["cc"], "published": timestamp(now),
-    });
+    let listed = |field: &str| -> Vec<String> {
+        document
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    let update = ActivityDocument::builder(
+        ActivityKind::Update,
+        &id,
+        &proxy.actor_url,
+        ActivityObject::embed(document.clone()),
+    )
+    .to(listed("to"))
+    .cc(listed("cc"))
+    .published(now)
+    .build();
     let activity = NewActivity {
         ap_id: id,
         kind: "Update".into(),
@@ -512,7 +533,7 @@ async fn update_post(
         object_ap_id: Some(existing.ap_id.clone()),
         addressees: existing.addressees.clone(),
         visibility: existing.visibility,
-        document: update.to_string(),
+        document: update.to_json(),
         local: true,
         published: now,
     };
@@ -575,14 +596,11 @@ async fn withdraw(fed: &Federation, mention: &Mention, reason: &str) -> Result<(
         && let Some(proxy) = accounts::find_by_id(&fed.store, reaction.actor_id).await?
     {
         let id = fed.urls.mint("activities");
-        let mut object: Value = serde_json::from_str(&reaction.document).unwrap_or_default();
-        if let Some(map) = object.as_object_mut() {
-            map.remove("@context");
-        }
-        let document = json!({
-            "@context": ACTIVITYSTREAMS, "id": id, "type": "Undo", "actor": proxy.actor_url,
-            "object": object, "to": reaction.addressees, "published": timestamp(now),
-        });
+        let object = ActivityObject::embed(stored_document(&reaction.ap_id, &reaction.document)?);
+        let document = ActivityDocument::builder(ActivityKind::Undo, &id, &proxy.actor_url, object)
+            .to(reaction.addressees.clone())
+            .published(now)
+            .build();
         let undo = NewActivity {
             ap_id: id,
             kind: "Undo".into(),
@@ -590,7 +608,7 @@ async fn withdraw(fed: &Federation, mention: &Mention, reason: &str) -> Result<(
             object_ap_id: Some(made.clone()),
             addressees: reaction.addressees.clone(),
             visibility: reaction.visibility,
-            document: document.to_string(),
+            document: document.to_json(),
             local: true,
             published: now,
         };

@@ -1,7 +1,6 @@
 //! Who is in a room: members post, the owner approves, removes and bans.
 
 use chrono::Utc;
-use serde_json::json;
 
 use crate::domain::DomainError;
 use crate::domain::accounts::Account;
@@ -9,9 +8,8 @@ use crate::domain::audience::Visibility;
 use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::NewActivity;
 use crate::domain::route;
-use crate::federation::builders::timestamp;
-use crate::federation::context::ACTIVITYSTREAMS;
 use crate::federation::ctx::Federation;
+use crate::federation::documents::{ActivityDocument, ActivityKind, ActivityObject};
 use crate::store::accounts as account_rows;
 use crate::store::{Store, blocks, follows, websub};
 
@@ -76,29 +74,25 @@ pub async fn leave(store: &Store, room_id: i64, member_id: i64) -> Result<bool, 
 fn answer(
     fed: &Federation,
     room: &Account,
-    kind: &str,
-    object: serde_json::Value,
+    kind: ActivityKind,
+    object: &str,
     member: &Account,
 ) -> NewActivity {
     let now = Utc::now().naive_utc();
     let id = fed.urls.mint("activities");
-    let document = json!({
-        "@context": ACTIVITYSTREAMS,
-        "id": id,
-        "type": kind,
-        "actor": room.actor_url,
-        "object": object,
-        "to": [member.actor_url],
-        "published": timestamp(now),
-    });
+    let object = ActivityObject::Id(object.to_owned());
+    let document = ActivityDocument::builder(kind, &id, &room.actor_url, object)
+        .to([member.actor_url.clone()])
+        .published(now)
+        .build();
     NewActivity {
         ap_id: id,
-        kind: kind.to_owned(),
+        kind: kind.as_str().to_owned(),
         actor_id: room.id,
         object_ap_id: None,
         addressees: vec![member.actor_url.clone()],
         visibility: Visibility::Direct,
-        document: document.to_string(),
+        document: document.to_json(),
         local: true,
         published: now,
     }
@@ -123,7 +117,13 @@ pub async fn approve(
             member.actor_url
         )));
     };
-    let accept = answer(fed, room, "Accept", json!(follow.follow_ap_id), member);
+    let accept = answer(
+        fed,
+        room,
+        ActivityKind::Accept,
+        &follow.follow_ap_id,
+        member,
+    );
     let effect = Effect::AnswerFollow {
         follow_ap_id: follow.follow_ap_id,
         accept: true,
@@ -136,7 +136,7 @@ pub async fn approve(
 /// The owner bans a member: membership ends, their posts are refused, and
 /// they are told with a Block.
 pub async fn ban(fed: &Federation, room: &Account, member: &Account) -> Result<(), DomainError> {
-    let block = answer(fed, room, "Block", json!(member.actor_url), member);
+    let block = answer(fed, room, ActivityKind::Block, &member.actor_url, member);
     let effect = Effect::Block {
         blocked_id: member.id,
     };

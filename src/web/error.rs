@@ -74,7 +74,9 @@ impl From<DomainError> for WebError {
                 WebError::new(StatusCode::FORBIDDEN, error.to_string())
             }
             DomainError::Conflict(_) => WebError::new(StatusCode::CONFLICT, error.to_string()),
-            DomainError::Key(_) | DomainError::Store(_) => WebError::internal(error),
+            DomainError::Key(_) | DomainError::Store(_) | DomainError::CorruptDocument(_) => {
+                WebError::internal(error)
+            }
         }
     }
 }

@@ -97,7 +97,11 @@ pub struct EntryView {
 
 impl EntryView {
     pub fn of(post: &Post, author: &Account) -> Self {
-        let document: serde_json::Value = serde_json::from_str(&post.document).unwrap_or_default();
+        // A page still shows a post whose stored document is unreadable,
+        // without its categories; the fault is logged.
+        let document = crate::federation::documents::stored_document(&post.ap_id, &post.document)
+            .inspect_err(|error| tracing::error!(%error, "showing a post without its tags"))
+            .unwrap_or(serde_json::Value::Null);
         let categories = document
             .get("tag")
             .and_then(serde_json::Value::as_array)
