@@ -171,7 +171,20 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
         }
         return Ok(JobOutcome::Done);
     }
-    let document = mf2::parse(&html, &page.final_url);
+    let document = match mf2::parse_blocking(
+        html.into_owned(),
+        page.final_url.clone(),
+        fed.mf2_limits,
+    )
+    .await
+    {
+        Ok(document) => document,
+        Err(error) => {
+            let reason = format!("the source cannot be read: {error}");
+            record(fed, &mention, MentionStatus::Rejected, Some(&reason), None).await?;
+            return Ok(JobOutcome::Done);
+        }
+    };
     let entries = mf2::find_items(&document, "h-entry");
     let Some(entry_item) = entries
         .iter()
@@ -273,7 +286,10 @@ async fn fetch_card(fed: &Federation, url: &str) -> Option<Item> {
     if !page.status.is_success() {
         return None;
     }
-    let document = mf2::parse(&String::from_utf8_lossy(&page.body), &page.final_url);
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    let document = mf2::parse_blocking(html, page.final_url.clone(), fed.mf2_limits)
+        .await
+        .ok()?;
     mf2::representative_hcard(&document, &page.final_url)
 }
 

@@ -137,6 +137,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        crashes -> Integer,
     }
 }
 
