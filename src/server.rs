@@ -131,12 +131,15 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         let workers = tokio::spawn(workers(&self.state).run(stopped));
         let app = router(self.state);
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop.send(true);
-            })
-            .await;
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        })
+        .await;
         let _ = workers.await;
         served?;
         Ok(())

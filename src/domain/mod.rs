@@ -7,6 +7,7 @@ pub mod audience;
 pub mod follows;
 pub mod instance;
 pub mod keys;
+pub mod logins;
 pub mod names;
 pub mod oauth;
 pub mod posts;

@@ -141,6 +141,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        subject -> Text,
+        failed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(tokens -> accounts (account_id));
 diesel::joinable!(objects -> accounts (author_id));
 diesel::joinable!(activities -> accounts (actor_id));
@@ -155,6 +163,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     inbox_items,
     jobs,
+    login_failures,
     oauth_clients,
     oauth_grants,
     webmentions,

@@ -4,6 +4,7 @@
 mod actors;
 pub mod auth;
 mod client;
+pub mod client_address;
 mod collections;
 pub mod error;
 mod health;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub urls: Urls,
     pub config: Arc<Config>,
     pub fed: Federation,
+    /// The login form's limits (argon2 slots, failure counts).
+    pub logins: crate::domain::logins::LoginGuard,
 }
 
 impl AppState {
@@ -50,6 +53,10 @@ impl AppState {
         AppState {
             urls: fed.urls.clone(),
             store: fed.store.clone(),
+            logins: crate::domain::logins::LoginGuard::new(
+                config.login_concurrency,
+                config.login_max_failures,
+            ),
             config: Arc::new(config),
             fed,
         }
