@@ -228,7 +228,9 @@ fn card_profile(card: &Item, origin: &Url) -> (Option<String>, Option<String>) {
     // An author URL elsewhere than the source's site is not trusted: a page
     // cannot speak for another site.
     let same_site = |url: &str| Url::parse(url).is_ok_and(|u| u.origin() == origin.origin());
-    let photo = card.first_url("photo");
+    let photo = card
+        .first_url("photo")
+        .filter(|u| crate::urls::is_http_url(u));
     let claims_elsewhere = card.first_url("url").is_some_and(|u| !same_site(&u));
     if claims_elsewhere {
         return (None, None);

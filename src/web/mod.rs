@@ -63,8 +63,15 @@ impl AppState {
     }
 }
 
+/// The `Content-Security-Policy` of every HTML page: no scripts at all,
+/// the pages' own inline styles, images and media from the web. Should a
+/// foreign link or markup get past the sanitizer, it still cannot run.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; \
+img-src http: https: data:; media-src http: https:; base-uri 'none'; object-src 'none'";
+
 /// Every HTML page advertises the Webmention endpoint in a `Link` header
-/// (the templates carry the matching `<link rel="webmention">`).
+/// (the templates carry the matching `<link rel="webmention">`) and gets
+/// [`PAGE_CSP`] unless it set a stricter policy of its own.
 async fn advertise_webmention(
     axum::extract::State(state): axum::extract::State<AppState>,
     mut response: axum::response::Response,
@@ -74,6 +81,16 @@ async fn advertise_webmention(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
+    if is_html
+        && !response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_SECURITY_POLICY)
+    {
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(PAGE_CSP),
+        );
+    }
     if is_html
         && let Ok(value) = axum::http::HeaderValue::from_str(&format!(
             "<{}>; rel=\"webmention\"",

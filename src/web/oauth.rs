@@ -129,6 +129,13 @@ pub struct AuthorizeParams {
     code_challenge_method: Option<String>,
 }
 
+/// The page policy, and no framing.
+const OAUTH_CSP: &str = concat!(
+    "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; ",
+    "img-src http: https: data:; media-src http: https:; base-uri 'none'; object-src 'none'",
+    "; frame-ancestors 'none'"
+);
+
 /// A login or consent page: never cached, never framed (no clickjacking of
 /// the Allow button).
 fn page(status: StatusCode, template: &impl Template) -> Result<Response, WebError> {
@@ -139,10 +146,7 @@ fn page(status: StatusCode, template: &impl Template) -> Result<Response, WebErr
             (CONTENT_TYPE, "text/html; charset=utf-8"),
             (CACHE_CONTROL, "no-store"),
             (axum::http::header::X_FRAME_OPTIONS, "DENY"),
-            (
-                axum::http::header::CONTENT_SECURITY_POLICY,
-                "frame-ancestors 'none'",
-            ),
+            (axum::http::header::CONTENT_SECURITY_POLICY, OAUTH_CSP),
         ],
         html,
     )

@@ -1,0 +1,347 @@
+//! Hostile input over real HTTP (issue 11): every request here is one an
+//! attacker would send. Each test checks the status, that nothing was
+//! stored, and that the server still answers `/healthz` afterwards.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use common::{TestServer, post_with, signed_post_headers, signer_of, wait_until};
+use estuary::domain::audience::PUBLIC;
+use estuary::federation::outbox::{Draft, publish_note};
+use serde_json::{Value, json};
+
+/// What the attacker's server answers at one path.
+#[derive(Clone)]
+struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
+
+type Pages = Arc<Mutex<HashMap<String, Reply>>>;
+
+/// A web server the attacker controls: it answers whatever the test sets
+/// per path (pages, redirects), 404 otherwise.
+struct Attacker {
+    base: String,
+    pages: Pages,
+}
+
+impl Attacker {
+    async fn start() -> Attacker {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let pages = Pages::default();
+        let app = Router::new().fallback(serve).with_state(pages.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Attacker { base, pages }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn page(&self, path: &str, html: &str) {
+        self.set(
+            path,
+            Reply {
+                status: 200,
+                headers: vec![("content-type", "text/html; charset=utf-8".into())],
+                body: html.to_owned(),
+            },
+        );
+    }
+
+    #[allow(dead_code)]
+    fn redirect(&self, path: &str, to: &str) {
+        self.set(
+            path,
+            Reply {
+                status: 302,
+                headers: vec![("location", to.to_owned())],
+                body: String::new(),
+            },
+        );
+    }
+
+    fn set(&self, path: &str, reply: Reply) {
+        self.pages.lock().unwrap().insert(path.to_owned(), reply);
+    }
+}
+
+async fn serve(State(pages): State<Pages>, uri: Uri) -> Response {
+    let found = pages.lock().unwrap().get(uri.path()).cloned();
+    let Some(reply) = found else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut headers = HeaderMap::new();
+    for (name, value) in reply.headers {
+        headers.insert(name, value.parse().unwrap());
+    }
+    (
+        StatusCode::from_u16(reply.status).unwrap(),
+        headers,
+        reply.body,
+    )
+        .into_response()
+}
+
+/// The server still answers.
+async fn assert_healthy(server: &TestServer) {
+    let response = server.get("/healthz", None).await;
+    assert_eq!(response.status(), 200, "/healthz after the attack");
+}
+
+async fn alice_public_note(server: &TestServer) -> String {
+    let alice = server.account("alice").await;
+    publish_note(
+        server.fed(),
+        &alice,
+        Draft {
+            content_html: "<p>Rivers meet here.</p>".into(),
+            to: vec![PUBLIC.into()],
+            cc: vec![alice.followers_url.clone().unwrap()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .object_id
+}
+
+async fn send_webmention(server: &TestServer, source: &str, target: &str) -> reqwest::Response {
+    server
+        .client
+        .post(server.url("/webmention"))
+        .form(&[("source", source), ("target", target)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Waits for a received mention to leave the queue; returns its status.
+async fn settled(server: &TestServer, response: reqwest::Response) -> Value {
+    assert_eq!(response.status(), 202, "the mention is queued");
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let status = || async {
+        server
+            .client
+            .get(&location)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    wait_until(20, "the mention to be verified or rejected", || async {
+        status().await["status"] != "queued"
+    })
+    .await;
+    status().await
+}
+
+/// Rows that an attack must not add to.
+fn counts(server: &TestServer) -> [i64; 4] {
+    ["accounts", "objects", "activities", "inbox_items"].map(|t| server.db.count(t))
+}
+
+// 1. The mf2 bomb.
+
+/// Issue 11, case 1: nested h-cards, each the value of two properties.
+fn doubling_page(depth: usize, target: &str) -> String {
+    let mut html = format!(
+        r#"<!doctype html><div class="h-entry"><a class="u-in-reply-to" href="{target}">re</a><div class="e-content">hi</div>"#
+    );
+    for _ in 0..depth {
+        html.push_str(r#"<div class="h-card p-author e-x">a"#);
+    }
+    html.push_str(&"</div>".repeat(depth + 1));
+    html
+}
+
+#[tokio::test]
+async fn an_mf2_bomb_sent_as_a_webmention_is_rejected_and_the_server_stays_up() {
+    let server = TestServer::start().await;
+    server.add_user("alice").await;
+    let note = alice_public_note(&server).await;
+    let attacker = Attacker::start().await;
+    attacker.page("/bomb", &doubling_page(40, &note));
+    let before = counts(&server);
+
+    let started = std::time::Instant::now();
+    let status = settled(
+        &server,
+        send_webmention(&server, &attacker.url("/bomb"), &note).await,
+    )
+    .await;
+    assert_eq!(status["status"], "rejected", "{status}");
+    assert!(
+        status["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("microformats items"),
+        "{status}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    assert_eq!(counts(&server), before, "no proxy actor, no post");
+    assert_eq!(
+        server
+            .db
+            .count("jobs WHERE status IN ('pending', 'running', 'retrying')"),
+        0,
+        "nothing left to retry"
+    );
+    assert_healthy(&server).await;
+}
+
+// 3. javascript: links.
+
+#[tokio::test]
+async fn javascript_urls_in_a_remote_create_are_not_stored_or_linked() {
+    let a = TestServer::start().await;
+    let b = TestServer::start().await;
+    a.add_user("alice").await;
+    b.add_user("bob").await;
+    let bob = signer_of(&b, "bob").await;
+    let n = common::random_suffix();
+    let actor = b.url("/users/bob");
+    let object_id = b.url(&format!("/objects/{n}"));
+    let to = json!([PUBLIC, a.url("/users/alice")]);
+    let activity = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": b.url(&format!("/activities/{n}")),
+        "type": "Create",
+        "actor": actor,
+        "to": to,
+        "object": {
+            "id": object_id,
+            "type": "Note",
+            "attributedTo": actor,
+            "content": "<p>click me</p>",
+            "url": "javascript:alert(document.cookie)",
+            "inReplyTo": "javascript:alert(2)",
+            "to": to,
+            "published": "2026-11-21T10:00:00Z"
+        }
+    });
+    let inbox = a.url("/users/alice/inbox");
+    let body = serde_json::to_vec(&activity).unwrap();
+    let response = post_with(
+        &inbox,
+        signed_post_headers(&inbox, &body, &bob, Utc::now()),
+        body,
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+    let stored = estuary::domain::posts::find_post(&a.state.store, &object_id)
+        .await
+        .unwrap()
+        .expect("the note itself is kept");
+    assert_eq!(stored.url, None);
+    assert_eq!(stored.in_reply_to, None);
+
+    let page = a.get(&format!("/mirror?id={object_id}"), None).await;
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'none'"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("click me"));
+    assert!(!html.contains("javascript:"), "{html}");
+    assert_healthy(&a).await;
+}
+
+#[tokio::test]
+async fn a_javascript_in_reply_to_from_a_local_client_is_refused() {
+    let server = TestServer::start().await;
+    server.add_user("alice").await;
+    let token = estuary::domain::tokens::issue_token(&server.state.store, "alice")
+        .await
+        .unwrap();
+    let before = counts(&server);
+    let response = server
+        .client
+        .post(server.url("/users/alice/outbox"))
+        .bearer_auth(&token)
+        .header("content-type", "application/activity+json")
+        .json(&json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "type": "Note",
+            "content": "hello",
+            "to": [PUBLIC],
+            "inReplyTo": "javascript:alert(1)"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("inReplyTo"), "{body}");
+    assert_eq!(counts(&server), before);
+    assert_healthy(&server).await;
+}
+
+#[tokio::test]
+async fn a_javascript_in_reply_to_in_a_sites_h_entry_is_not_stored() {
+    let server = TestServer::start().await;
+    server.add_user("alice").await;
+    let note = alice_public_note(&server).await;
+    let attacker = Attacker::start().await;
+    attacker.page(
+        "/post",
+        &format!(
+            r#"<!doctype html><article class="h-entry">
+<a class="p-author h-card" href="/">Mallory</a>
+<a class="u-in-reply-to" href="javascript:alert(1)">x</a>
+<a class="u-url" href="javascript:alert(3)">permalink</a>
+<div class="e-content">see <a href="{note}">this</a></div></article>"#
+        ),
+    );
+    let status = settled(
+        &server,
+        send_webmention(&server, &attacker.url("/post"), &note).await,
+    )
+    .await;
+    assert_eq!(status["status"], "verified", "{status}");
+    let stored = server.db.texts(
+        "SELECT COALESCE(in_reply_to, '') || ' ' || COALESCE(url, '') AS v FROM objects \
+         WHERE content LIKE '%see%'",
+    );
+    assert_eq!(stored.len(), 1);
+    let stored = stored[0].clone().unwrap();
+    assert!(!stored.contains("javascript:"), "{stored}");
+    assert_healthy(&server).await;
+}
+
+#[tokio::test]
+async fn every_html_page_has_a_content_security_policy() {
+    let server = TestServer::start().await;
+    server.add_user("alice").await;
+    for path in ["/@alice", "/users/alice", "/no-such-page"] {
+        let response = server.get(path, Some("text/html")).await;
+        if response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("text/html"))
+        {
+            let csp = response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap();
+            assert!(csp.contains("script-src 'none'"), "{path}: {csp}");
+        }
+    }
+    let profile = server.get("/@alice", Some("text/html")).await;
+    assert!(profile.headers().contains_key("content-security-policy"));
+}
