@@ -345,3 +345,148 @@ async fn every_html_page_has_a_content_security_policy() {
     let profile = server.get("/@alice", Some("text/html")).await;
     assert!(profile.headers().contains_key("content-security-policy"));
 }
+
+// 4. Signatures bound to this server.
+
+/// Signs `method url` as `signer` with draft-cavage (`rfc9421 = false`) or
+/// RFC 9421, for the URL's host, and sends it to `to` instead (same path),
+/// keeping the signed `Host` header: a replay of a request made for
+/// another server.
+async fn replay(
+    method: http::Method,
+    signed_for: &str,
+    to: &str,
+    body: Option<Vec<u8>>,
+    signer: &estuary::federation::fetch::Signer,
+    rfc9421: bool,
+) -> reqwest::Response {
+    let url = url::Url::parse(signed_for).unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("accept", "application/activity+json".parse().unwrap());
+    if body.is_some() {
+        headers.insert("content-type", "application/activity+json".parse().unwrap());
+    }
+    let sign = if rfc9421 {
+        estuary::federation::signatures::sign_rfc9421
+    } else {
+        estuary::federation::signatures::sign_cavage
+    };
+    sign(
+        &method,
+        &url,
+        &mut headers,
+        body.as_deref(),
+        &signer.key_id,
+        &signer.key,
+        Utc::now(),
+    )
+    .unwrap();
+    headers.insert("host", url.authority().parse().unwrap());
+    let mut request = reqwest::Client::new().request(method, to).headers(headers);
+    if let Some(body) = body {
+        request = request.body(body);
+    }
+    request.send().await.unwrap()
+}
+
+/// `url` with its authority swapped for `evil.example`.
+fn on_evil_host(url: &str) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    parsed.set_host(Some("evil.example")).unwrap();
+    parsed.set_port(None).unwrap();
+    parsed.to_string()
+}
+
+#[tokio::test]
+async fn a_signed_post_made_for_another_host_is_refused_here() {
+    let a = TestServer::start().await;
+    let b = TestServer::start().await;
+    a.add_user("alice").await;
+    b.add_user("bob").await;
+    let bob = signer_of(&b, "bob").await;
+    let inbox = a.url("/users/alice/inbox");
+    let before = counts(&a);
+    for rfc9421 in [false, true] {
+        let n = common::random_suffix();
+        let actor = b.url("/users/bob");
+        let activity = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": b.url(&format!("/activities/{n}")),
+            "type": "Create",
+            "actor": actor,
+            "to": [a.url("/users/alice")],
+            "object": {
+                "id": b.url(&format!("/objects/{n}")),
+                "type": "Note",
+                "attributedTo": actor,
+                "content": "<p>meant for evil.example</p>",
+                "to": [a.url("/users/alice")],
+            }
+        });
+        let body = serde_json::to_vec(&activity).unwrap();
+        let response = replay(
+            http::Method::POST,
+            &on_evil_host(&inbox),
+            &inbox,
+            Some(body.clone()),
+            &bob,
+            rfc9421,
+        )
+        .await;
+        assert_eq!(response.status(), 401, "rfc9421: {rfc9421}");
+        // The same request signed for this server is accepted.
+        let response = replay(
+            http::Method::POST,
+            &inbox,
+            &inbox,
+            Some(body),
+            &bob,
+            rfc9421,
+        )
+        .await;
+        assert_eq!(response.status(), 202, "rfc9421: {rfc9421}");
+    }
+    assert_eq!(a.inbox("alice").await.len(), 2, "only the two good ones");
+    assert!(counts(&a)[1] == before[1] + 2);
+    assert_healthy(&a).await;
+}
+
+#[tokio::test]
+async fn a_followers_signed_get_made_for_another_host_does_not_read_a_direct_post() {
+    let a = TestServer::start().await;
+    let b = TestServer::start().await;
+    a.add_user("alice").await;
+    b.add_user("bob").await;
+    let alice = a.account("alice").await;
+    let bob_url = b.url("/users/bob");
+    let published = publish_note(
+        a.fed(),
+        &alice,
+        Draft {
+            content_html: "<p>for bob only</p>".into(),
+            to: vec![bob_url.clone()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let bob = signer_of(&b, "bob").await;
+    let object = published.object_id;
+    for rfc9421 in [false, true] {
+        let stolen = replay(
+            http::Method::GET,
+            &on_evil_host(&object),
+            &object,
+            None,
+            &bob,
+            rfc9421,
+        )
+        .await;
+        assert_eq!(stolen.status(), 401, "rfc9421: {rfc9421}");
+        let body = stolen.text().await.unwrap();
+        assert!(!body.contains("for bob only"), "{body}");
+        let own = replay(http::Method::GET, &object, &object, None, &bob, rfc9421).await;
+        assert_eq!(own.status(), 200, "rfc9421: {rfc9421}");
+    }
+    assert_healthy(&a).await;
+}
