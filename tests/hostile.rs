@@ -61,7 +61,6 @@ impl Attacker {
         );
     }
 
-    #[allow(dead_code)]
     fn redirect(&self, path: &str, to: &str) {
         self.set(
             path,
@@ -489,4 +488,50 @@ async fn a_followers_signed_get_made_for_another_host_does_not_read_a_direct_pos
         assert_eq!(own.status(), 200, "rfc9421: {rfc9421}");
     }
     assert_healthy(&a).await;
+}
+
+// 5. A site impersonated through an open redirect.
+
+#[tokio::test]
+async fn a_source_redirecting_to_another_site_speaks_for_that_site_only() {
+    let server = TestServer::start().await;
+    server.add_user("alice").await;
+    let note = alice_public_note(&server).await;
+    let victim = Attacker::start().await;
+    let attacker = Attacker::start().await;
+    attacker.page(
+        "/reply",
+        &format!(
+            r#"<!doctype html><article class="h-entry">
+<a class="p-author h-card" href="{victim}/">The Victim</a>
+<a class="u-url" href="{victim}/official">permalink</a>
+<div class="e-content">Victim endorses <a href="{note}">this</a></div></article>"#,
+            victim = victim.base
+        ),
+    );
+    victim.redirect("/go", &attacker.url("/reply"));
+
+    let status = settled(
+        &server,
+        send_webmention(&server, &victim.url("/go"), &note).await,
+    )
+    .await;
+    assert_eq!(status["status"], "verified", "{status}");
+    let sites = server
+        .db
+        .texts("SELECT site_url AS v FROM accounts WHERE site_url IS NOT NULL");
+    assert_eq!(
+        sites,
+        [Some(format!("{}/", attacker.base))],
+        "not the victim's"
+    );
+    let urls = server
+        .db
+        .texts("SELECT url AS v FROM objects WHERE content LIKE '%endorses%'");
+    assert_eq!(
+        urls,
+        [Some(attacker.url("/reply"))],
+        "no claim on the victim's URL"
+    );
+    assert_healthy(&server).await;
 }

@@ -205,10 +205,21 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
         .await?;
         return Ok(JobOutcome::Done);
     };
-    let entry = hentry_to_entry(&entry_item.to_json());
-    let site = site_profile(fed, &document, entry_item, &source, &page.final_url).await;
+    let mut entry = hentry_to_entry(&entry_item.to_json());
+    // The page speaks for the site it was served from: the origin of the
+    // final URL after redirects, not of the URL the sender named (an open
+    // redirect on a victim's site must not make the page the victim's).
+    let same_site =
+        |url: &str| Url::parse(url).is_ok_and(|u| u.origin() == page.final_url.origin());
+    entry.url = entry.url.filter(|u| same_site(u));
+    let source_url = if same_site(&mention.source) {
+        mention.source.clone()
+    } else {
+        page.final_url.to_string()
+    };
+    let site = site_profile(fed, &document, entry_item, &page.final_url).await;
     let proxy = accounts::ensure_proxy(&fed.store, &fed.urls, site).await?;
-    let object = match publish_entry(fed, &proxy, &mention, entry).await {
+    let object = match publish_entry(fed, &proxy, &mention, entry, source_url).await {
         Ok(object) => object,
         Err(DomainError::NotMember(room)) => {
             let reason = format!(
@@ -239,19 +250,19 @@ fn card_profile(card: &Item, origin: &Url) -> (Option<String>, Option<String>) {
 }
 
 /// The author of the entry, per the authorship algorithm: on the page, on
-/// the author page it points to, else the site's home page.
+/// the author page it points to, else the site's home page. The site is the
+/// origin of `page_url`, where the page was finally served from.
 async fn site_profile(
     fed: &Federation,
     document: &mf2::Document,
     entry: &Item,
-    source: &Url,
     page_url: &Url,
 ) -> SiteProfile {
-    let mut origin = source.clone();
+    let mut origin = page_url.clone();
     origin.set_path("/");
     origin.set_query(None);
     origin.set_fragment(None);
-    let domain = crate::config::host_of(source).to_ascii_lowercase();
+    let domain = crate::config::host_of(page_url).to_ascii_lowercase();
     let mut profile = SiteProfile {
         site_url: origin.to_string(),
         domain,
@@ -312,9 +323,10 @@ async fn publish_entry(
     proxy: &Account,
     mention: &Mention,
     entry: Entry,
+    page_url: String,
 ) -> Result<String, DomainError> {
     let now = Utc::now().naive_utc();
-    let source_url = entry.url.clone().unwrap_or_else(|| mention.source.clone());
+    let source_url = entry.url.clone().unwrap_or(page_url);
     let followers = proxy.followers_url.clone().unwrap_or_default();
     match &entry.kind {
         EntryKind::Like(object) | EntryKind::Announce(object) => {
