@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 /// What the attacker's server answers at one path.
 #[derive(Clone)]
 struct Reply {
+    /// Seconds to wait before answering.
+    delay: u64,
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: String,
@@ -54,6 +56,7 @@ impl Attacker {
         self.set(
             path,
             Reply {
+                delay: 0,
                 status: 200,
                 headers: vec![("content-type", "text/html; charset=utf-8".into())],
                 body: html.to_owned(),
@@ -65,9 +68,23 @@ impl Attacker {
         self.set(
             path,
             Reply {
+                delay: 0,
                 status: 302,
                 headers: vec![("location", to.to_owned())],
                 body: String::new(),
+            },
+        );
+    }
+
+    /// A page that takes `seconds` to answer.
+    fn slow_page(&self, path: &str, seconds: u64) {
+        self.set(
+            path,
+            Reply {
+                delay: seconds,
+                status: 200,
+                headers: vec![("content-type", "text/html".into())],
+                body: "<p>slow</p>".into(),
             },
         );
     }
@@ -82,6 +99,7 @@ async fn serve(State(pages): State<Pages>, uri: Uri) -> Response {
     let Some(reply) = found else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    tokio::time::sleep(std::time::Duration::from_secs(reply.delay)).await;
     let mut headers = HeaderMap::new();
     for (name, value) in reply.headers {
         headers.insert(name, value.parse().unwrap());
@@ -533,5 +551,64 @@ async fn a_source_redirecting_to_another_site_speaks_for_that_site_only() {
         [Some(attacker.url("/reply"))],
         "no claim on the victim's URL"
     );
+    assert_healthy(&server).await;
+}
+
+// 6. The Webmention rate limit and the queue cap.
+
+#[tokio::test]
+async fn subdomains_and_ports_of_one_site_share_its_rate_limit() {
+    let server = TestServer::start_with(common::TestDb::new(), |config| {
+        config.webmention_rate_per_minute = 3;
+    })
+    .await;
+    server.add_user("alice").await;
+    let note = alice_public_note(&server).await;
+    let before = server.db.count("webmentions");
+    for (what, source) in [
+        ("subdomains", "http://s{n}.flood.example/post" as &str),
+        ("ports", "http://ports.example:{n}/post"),
+    ] {
+        for n in 1..=3 {
+            let source = source.replace("{n}", &(8000 + n).to_string());
+            let response = send_webmention(&server, &source, &note).await;
+            assert_eq!(response.status(), 202, "{what} {n}");
+        }
+        let source = source.replace("{n}", "9999");
+        let refused = send_webmention(&server, &source, &note).await;
+        assert_eq!(refused.status(), 429, "{what}");
+        assert_eq!(refused.headers()["retry-after"], "60");
+    }
+    assert_eq!(
+        server.db.count("webmentions"),
+        before + 6,
+        "no row for the refused"
+    );
+    // Another site is not affected.
+    let other = send_webmention(&server, "http://calm.example/post", &note).await;
+    assert_eq!(other.status(), 202);
+    assert_healthy(&server).await;
+}
+
+#[tokio::test]
+async fn the_verification_queue_has_a_global_cap() {
+    let server = TestServer::start_with(common::TestDb::new(), |config| {
+        config.webmention_queue_max = 2;
+    })
+    .await;
+    server.add_user("alice").await;
+    let note = alice_public_note(&server).await;
+    let slow = Attacker::start().await;
+    for n in 0..3 {
+        slow.slow_page(&format!("/slow{n}"), 5);
+    }
+    for n in 0..2 {
+        let response = send_webmention(&server, &slow.url(&format!("/slow{n}")), &note).await;
+        assert_eq!(response.status(), 202, "{n}");
+    }
+    let full = send_webmention(&server, &slow.url("/slow2"), &note).await;
+    assert_eq!(full.status(), 503);
+    assert!(full.headers().contains_key("retry-after"));
+    assert_eq!(server.db.count("webmentions"), 2);
     assert_healthy(&server).await;
 }
