@@ -250,11 +250,12 @@ impl Config {
             file.parse_timeout_secs,
             DEFAULT_PARSE_TIMEOUT_SECS,
         )?;
+        // Unless set, the job time limit fits inside a shorter lease.
         let job_timeout_secs = number(
             &var,
             "ESTUARY_JOB_TIMEOUT_SECS",
             file.job_timeout_secs,
-            DEFAULT_JOB_TIMEOUT_SECS,
+            DEFAULT_JOB_TIMEOUT_SECS.min(job_lease_secs.saturating_sub(1).max(1)),
         )?;
         let job_max_crashes = number(
             &var,
@@ -290,7 +291,7 @@ impl Config {
             Some(text) => parse_bool("ESTUARY_METRICS", &text)?,
             None => file.metrics.unwrap_or(false),
         };
-        if job_timeout_secs >= job_lease_secs {
+        if job_timeout_secs >= job_lease_secs && job_lease_secs > 1 {
             return Err(ConfigError::Invalid {
                 name: "ESTUARY_JOB_TIMEOUT_SECS",
                 message: format!(

@@ -130,18 +130,14 @@ impl Server {
     ) -> Result<(), ServeError> {
         let (stop, stopped) = watch::channel(false);
         let workers = tokio::spawn(workers(&self.state).run(stopped));
+        let header_read_timeout = self.state.config.header_read_timeout;
         let app = router(self.state);
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        crate::web::serve::serve(self.listener, app, header_read_timeout, async move {
             shutdown.await;
             let _ = stop.send(true);
         })
         .await;
         let _ = workers.await;
-        served?;
         Ok(())
     }
 }

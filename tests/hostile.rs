@@ -612,3 +612,48 @@ async fn the_verification_queue_has_a_global_cap() {
     assert_eq!(server.db.count("webmentions"), 2);
     assert_healthy(&server).await;
 }
+
+// 7. A client dribbling its headers.
+
+#[tokio::test]
+async fn a_connection_dribbling_header_lines_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with(common::TestDb::new(), |config| {
+        config.header_read_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let started = std::time::Instant::now();
+    let dribble = tokio::spawn(async move {
+        let _ = writer
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await;
+        for n in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            if writer
+                .write_all(format!("X-Dribble-{n}: a\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut buffer = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        reader.read_to_end(&mut buffer),
+    )
+    .await;
+    assert!(closed.is_ok(), "the connection is still open after 10 s");
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "closed after {took:?}"
+    );
+    let answer = String::from_utf8_lossy(&buffer);
+    assert!(!answer.contains("200 OK"), "{answer}");
+    dribble.abort();
+    assert_healthy(&server).await;
+}

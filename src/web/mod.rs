@@ -15,6 +15,7 @@ pub mod negotiate;
 mod oauth;
 mod objects;
 mod pages;
+pub mod serve;
 pub mod signed;
 mod webmention;
 mod websub;
