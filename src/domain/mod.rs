@@ -8,6 +8,7 @@ pub mod follows;
 pub mod instance;
 pub mod keys;
 pub mod ledger;
+pub mod logins;
 pub mod names;
 pub mod oauth;
 pub mod posts;

@@ -37,6 +37,8 @@ pub struct Federation {
     /// Wakes this process's workers when work was queued.
     pub wake: Arc<Notify>,
     pub instance_actor: Arc<Account>,
+    /// Bounds on parsing a foreign page for microformats.
+    pub mf2_limits: crate::indieweb::mf2::Limits,
     signers: Arc<RwLock<HashMap<i64, Arc<PKey<Private>>>>>,
 }
 
@@ -57,6 +59,7 @@ impl Federation {
             metrics,
             wake: Arc::new(Notify::new()),
             instance_actor: Arc::new(instance_actor),
+            mf2_limits: crate::indieweb::mf2::Limits::default(),
             signers: Arc::default(),
         })
     }

@@ -8,6 +8,7 @@ mod connection;
 pub mod follows;
 pub mod inbox_items;
 pub mod jobs;
+pub mod login_failures;
 pub mod oauth;
 pub mod objects;
 pub mod private_pages;

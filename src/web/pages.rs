@@ -10,7 +10,7 @@ use super::error::WebError;
 use crate::domain::accounts::{Account, AccountKind};
 use crate::domain::posts::Post;
 use crate::federation::builders::timestamp;
-use crate::urls::Urls;
+use crate::urls::{Urls, http_url};
 
 /// The profile of a user or room: an h-card.
 #[derive(Template)]
@@ -46,12 +46,10 @@ impl ProfilePage {
                 AccountKind::Group => "Room",
                 _ => "Person",
             },
-            profile_url: account
-                .profile_url
-                .clone()
+            profile_url: http_url(account.profile_url.as_deref())
                 .unwrap_or_else(|| account.actor_url.clone()),
             actor_url: account.actor_url.clone(),
-            photo: account.avatar_url.clone(),
+            photo: http_url(account.avatar_url.as_deref()),
             note_paragraphs: account
                 .summary
                 .as_deref()
@@ -114,9 +112,7 @@ impl EntryView {
         let content_html = post.content.clone().unwrap_or_default();
         let summary_text: String = strip_tags(&content_html).chars().take(80).collect();
         EntryView {
-            url: post
-                .url
-                .clone()
+            url: http_url(post.url.as_deref())
                 .filter(|_| !post.local)
                 .unwrap_or_else(|| post.ap_id.clone()),
             name: post.name.clone(),
@@ -125,16 +121,14 @@ impl EntryView {
             published: timestamp(post.published),
             published_text: post.published.format("%Y-%m-%d %H:%M UTC").to_string(),
             updated: post.updated.map(timestamp),
-            in_reply_to: post.in_reply_to.clone(),
+            in_reply_to: http_url(post.in_reply_to.as_deref()),
             like_of: None,
             repost_of: None,
             categories,
             author_name: author.shown_name().to_owned(),
-            author_url: author
-                .profile_url
-                .clone()
+            author_url: http_url(author.profile_url.as_deref())
                 .unwrap_or_else(|| author.actor_url.clone()),
-            author_photo: author.avatar_url.clone(),
+            author_photo: http_url(author.avatar_url.as_deref()),
         }
     }
 }
