@@ -406,6 +406,9 @@ fn author_lets_see(
     let author = account_rows::find(conn, author_id)?
         .map(super::accounts::row_to_account)
         .ok_or(DomainError::NoSuchUser(author_id.to_string()))?;
+    if author.is_hidden() {
+        return Ok(false);
+    }
     viewer_may_see(conn, visibility, addressees, &author, viewer)
 }
 

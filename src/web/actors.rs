@@ -68,10 +68,22 @@ async fn find(
     name: &str,
     kind: Option<AccountKind>,
 ) -> Result<Account, WebError> {
-    accounts::find_local(&state.store, name)
+    let account = accounts::find_local(&state.store, name)
         .await?
         .filter(|a| a.kind != AccountKind::Application && kind.is_none_or(|k| k == a.kind))
-        .ok_or_else(WebError::not_found)
+        .ok_or_else(WebError::not_found)?;
+    // A deleted account is gone for good; a suspended one may come back,
+    // so it is only not found (a 410 would make peers forget it).
+    if account.deleted_at.is_some() {
+        return Err(WebError::new(
+            axum::http::StatusCode::GONE,
+            "this account has been deleted",
+        ));
+    }
+    if account.suspended_at.is_some() {
+        return Err(WebError::not_found());
+    }
+    Ok(account)
 }
 
 fn render(

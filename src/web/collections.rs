@@ -61,6 +61,7 @@ pub async fn owner<const KIND: u8>(state: &AppState, name: &str) -> Result<Accou
     };
     found
         .filter(|a| a.kind == kind && (a.site_url.is_some() == (KIND == SITE)))
+        .filter(|a| !a.is_hidden())
         .ok_or_else(WebError::not_found)
 }
 

@@ -8,6 +8,7 @@ mod collections;
 pub mod error;
 mod health;
 mod inbox;
+mod media;
 mod metrics;
 mod mirror;
 pub mod negotiate;
@@ -159,6 +160,8 @@ pub fn router(state: AppState) -> Router {
         .route("/contexts/{id}", get(collections::context))
         .route("/activities/{id}", get(objects::activity))
         .route("/metrics", get(metrics::metrics))
+        .route("/media/{token}", get(media::image))
+        .route("/static/avatar.svg", get(media::default_avatar))
         .route("/webmention", post(webmention::receive))
         .route("/mirror", get(mirror::mirror))
         .route("/websub", post(websub::hub))
