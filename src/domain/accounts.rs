@@ -300,6 +300,11 @@ pub async fn upsert_remote(store: &Store, actor: RemoteActor) -> Result<Account,
     store
         .run(move |conn| {
             let now = Utc::now().naive_utc();
+            // The operator may refuse this domain's media.
+            let avatar_url = match super::moderation::rejects_media(conn, &actor.domain)? {
+                true => None,
+                false => actor.avatar_url.as_deref(),
+            };
             let row = NewAccountRow {
                 kind: actor.kind.as_str(),
                 username: &actor.username,
@@ -315,7 +320,7 @@ pub async fn upsert_remote(store: &Store, actor: RemoteActor) -> Result<Account,
                 private_key_pem: None,
                 display_name: actor.display_name.as_deref(),
                 summary: actor.summary.as_deref(),
-                avatar_url: actor.avatar_url.as_deref(),
+                avatar_url,
                 manually_approves_followers: actor.manually_approves_followers,
                 owner_id: None,
                 created_at: now,

@@ -194,6 +194,10 @@ pub async fn block_domain(
                         created_at: Utc::now().naive_utc(),
                     },
                 )?;
+                if reject_media {
+                    let ids = account_rows::remote_ids_on(conn, &domain)?;
+                    account_rows::clear_avatars(conn, &ids)?;
+                }
                 let follows_removed = match severity {
                     Severity::Block => {
                         let ids = account_rows::remote_ids_on(conn, &domain)?;
@@ -208,6 +212,16 @@ pub async fn block_domain(
             })
         })
         .await
+}
+
+/// Whether the rules refuse the media (avatars) of accounts on `domain`.
+pub fn rejects_media(
+    conn: &mut crate::store::AnyConnection,
+    domain: &str,
+) -> Result<bool, DomainError> {
+    Ok(rows::all(conn)?
+        .iter()
+        .any(|rule| rule.reject_media && rule_covers(&rule.domain, domain)))
 }
 
 /// Lifts the rule for a domain.
@@ -288,6 +302,41 @@ impl DomainPolicy {
                 false
             }
         }
+    }
+}
+
+/// What public pages and collections leave out, read once per listing.
+#[derive(Debug, Clone, Default)]
+pub struct PublicFilter {
+    rules: Vec<DomainRule>,
+}
+
+impl PublicFilter {
+    pub fn load(conn: &mut crate::store::AnyConnection) -> Result<Self, DomainError> {
+        Ok(PublicFilter {
+            rules: rows::all(conn)?.into_iter().map(row_to_rule).collect(),
+        })
+    }
+
+    pub async fn read(store: &Store) -> Result<Self, DomainError> {
+        store.run(PublicFilter::load).await
+    }
+
+    /// Whether what `author` posted is left out: always for a suspended or
+    /// deleted account or one on a blocked domain; for anonymous readers
+    /// also when its domain is silenced (followers still get its posts).
+    pub fn hides(&self, author: &Account, anonymous: bool) -> bool {
+        if author.is_hidden() {
+            return true;
+        }
+        let Some(domain) = &author.domain else {
+            return false;
+        };
+        self.rules
+            .iter()
+            .filter(|rule| rule_covers(&rule.domain, domain))
+            .max_by_key(|rule| rule.domain.len())
+            .is_some_and(|rule| rule.severity == Severity::Block || anonymous)
     }
 }
 

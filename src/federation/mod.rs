@@ -10,6 +10,7 @@ pub mod ctx;
 pub mod fetch;
 pub mod inbox;
 pub mod keys;
+pub mod moderation;
 pub mod nodeinfo;
 pub mod outbox;
 pub mod resolve;

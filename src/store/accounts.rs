@@ -296,3 +296,14 @@ pub fn find_remote(
         .first(conn)
         .optional()
 }
+
+/// Forgets the avatars of these accounts (their domain's media is refused).
+pub fn clear_avatars(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<usize> {
+    let mut changed = 0;
+    for chunk in ids.chunks(400) {
+        changed += diesel::update(accounts::table.filter(accounts::id.eq_any(chunk)))
+            .set(accounts::avatar_url.eq(None::<String>))
+            .execute(conn)?;
+    }
+    Ok(changed)
+}
