@@ -26,6 +26,9 @@ pub const ENV_VARS: &[&str] = &[
     "ESTUARY_WEBMENTION_RATE_PER_MINUTE",
     "ESTUARY_CONFIG",
     "RUST_LOG",
+    "ESTUARY_INSTANCE_NAME",
+    "ESTUARY_INSTANCE_DESCRIPTION",
+    "ESTUARY_CONTACT",
 ];
 
 pub const DEFAULT_BASE_URL: &str = "http://localhost:8080";
@@ -41,6 +44,8 @@ pub const DEFAULT_JOB_LEASE_SECS: u64 = 120;
 pub const DEFAULT_FETCH_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_FETCH_MAX_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_WEBMENTION_RATE_PER_MINUTE: u32 = 60;
+pub const DEFAULT_INSTANCE_DESCRIPTION: &str = "A place where the fediverse and the IndieWeb meet: follow its people and join its rooms \
+     from Mastodon or any fediverse app, or from your own web site.";
 
 /// The validated settings of one process.
 #[derive(Debug, Clone)]
@@ -69,6 +74,12 @@ pub struct Config {
     pub webmention_rate_per_minute: u32,
     /// The `RUST_LOG` filter, if one was given.
     pub log_filter: Option<String>,
+    /// The instance's name on its home page (default: its host).
+    pub instance_name: String,
+    /// A paragraph about the instance for its home page.
+    pub instance_description: String,
+    /// How to reach the operator (an e-mail address or a URL), if given.
+    pub contact: Option<String>,
 }
 
 /// A setting that cannot be used; the message names it.
@@ -103,6 +114,9 @@ struct FileSettings {
     fetch_max_bytes: Option<usize>,
     webmention_rate_per_minute: Option<u32>,
     log: Option<String>,
+    instance_name: Option<String>,
+    instance_description: Option<String>,
+    contact: Option<String>,
 }
 
 impl Config {
@@ -193,7 +207,20 @@ impl Config {
             file.webmention_rate_per_minute,
             DEFAULT_WEBMENTION_RATE_PER_MINUTE,
         )?;
+        let text =
+            |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let instance_name = text(pick("ESTUARY_INSTANCE_NAME", file.instance_name))
+            .unwrap_or_else(|| host_of(&base_url));
+        let instance_description = text(pick(
+            "ESTUARY_INSTANCE_DESCRIPTION",
+            file.instance_description,
+        ))
+        .unwrap_or_else(|| DEFAULT_INSTANCE_DESCRIPTION.to_owned());
+        let contact = text(pick("ESTUARY_CONTACT", file.contact));
         Ok(Config {
+            instance_name,
+            instance_description,
+            contact,
             webmention_rate_per_minute,
             delivery_concurrency,
             delivery_host_cap,
@@ -326,6 +353,24 @@ mod tests {
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert!(!config.allow_private_addresses);
         assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(config.instance_name, "localhost:8080");
+        assert_eq!(config.instance_description, DEFAULT_INSTANCE_DESCRIPTION);
+        assert_eq!(config.contact, None);
+    }
+
+    #[test]
+    fn the_home_page_settings_are_read_and_trimmed() {
+        let config = load(&[
+            ("ESTUARY_INSTANCE_NAME", " River Commons "),
+            ("ESTUARY_INSTANCE_DESCRIPTION", "Where rivers meet."),
+            ("ESTUARY_CONTACT", "admin@river.example"),
+        ])
+        .unwrap();
+        assert_eq!(config.instance_name, "River Commons");
+        assert_eq!(config.instance_description, "Where rivers meet.");
+        assert_eq!(config.contact.as_deref(), Some("admin@river.example"));
+        let blank = load(&[("ESTUARY_CONTACT", "  ")]).unwrap();
+        assert_eq!(blank.contact, None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod client;
 mod collections;
 pub mod error;
 mod health;
+mod home;
 mod inbox;
 mod media;
 mod metrics;
@@ -178,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/{handle}", get(actors::profile))
         .route("/healthz", get(health::healthz))
+        .route("/", get(home::home))
         .fallback(|| async { error::WebError::not_found() })
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
