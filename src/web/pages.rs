@@ -137,6 +137,8 @@ pub struct EntryView {
     pub name: Option<String>,
     pub content_html: String,
     pub summary_text: String,
+    /// The text of the post, cut at a word near 240 characters.
+    pub excerpt: String,
     pub published: String,
     pub published_text: String,
     pub updated: Option<String>,
@@ -163,7 +165,9 @@ impl EntryView {
             .map(|name| name.trim_start_matches('#').to_owned())
             .collect();
         let content_html = post.content.clone().unwrap_or_default();
-        let summary_text: String = strip_tags(&content_html).chars().take(80).collect();
+        let text = strip_tags(&content_html);
+        let summary_text: String = text.chars().take(80).collect();
+        let excerpt = excerpt(&text, 240);
         EntryView {
             url: post
                 .url
@@ -173,6 +177,7 @@ impl EntryView {
             name: post.name.clone(),
             content_html,
             summary_text,
+            excerpt,
             published: timestamp(post.published),
             published_text: post.published.format("%Y-%m-%d %H:%M UTC").to_string(),
             updated: post.updated.map(timestamp),
@@ -188,6 +193,17 @@ impl EntryView {
             author_photo: author.avatar_url.clone(),
         }
     }
+}
+
+/// `text` cut at the last word boundary before `max` characters, with an
+/// ellipsis when anything was cut.
+fn excerpt(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let at_word = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{}…", at_word.trim_end_matches([',', ';', ':', '.', ' ']))
 }
 
 /// Text of some HTML, for titles: tags dropped, block boundaries kept as
@@ -342,6 +358,13 @@ pub struct MessagePage<'a> {
 #[cfg(test)]
 mod tests {
     use super::{contact_href, strip_tags};
+
+    #[test]
+    fn excerpts_end_at_a_word_with_an_ellipsis() {
+        assert_eq!(super::excerpt("short text", 240), "short text");
+        assert_eq!(super::excerpt("one two three four", 10), "one two…");
+        assert_eq!(super::excerpt("one, two three", 6), "one…");
+    }
 
     #[test]
     fn contacts_become_links_when_they_can() {
