@@ -128,7 +128,10 @@ impl Config {
 
     /// Builds the settings from a variable lookup (the environment in
     /// production, a map in tests).
+    /// An empty variable counts as unset (Docker Compose passes `${X:-}`
+    /// through as an empty string when `.env` leaves `X` blank).
     pub fn load(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
         let file = match var("ESTUARY_CONFIG") {
             Some(path) => read_file(Path::new(&path))?,
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
@@ -356,6 +359,19 @@ mod tests {
         assert_eq!(config.instance_name, "localhost:8080");
         assert_eq!(config.instance_description, DEFAULT_INSTANCE_DESCRIPTION);
         assert_eq!(config.contact, None);
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let config = load(&[
+            ("ESTUARY_MAX_BODY_BYTES", ""),
+            ("ESTUARY_ALLOW_PRIVATE_ADDRESSES", " "),
+            ("ESTUARY_INSTANCE_NAME", ""),
+        ])
+        .unwrap();
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert!(!config.allow_private_addresses);
+        assert_eq!(config.instance_name, "localhost:8080");
     }
 
     #[test]
