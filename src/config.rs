@@ -29,6 +29,7 @@ pub const ENV_VARS: &[&str] = &[
     "ESTUARY_INSTANCE_NAME",
     "ESTUARY_INSTANCE_DESCRIPTION",
     "ESTUARY_CONTACT",
+    "ESTUARY_LOG_FORMAT",
 ];
 
 pub const DEFAULT_BASE_URL: &str = "http://localhost:8080";
@@ -80,6 +81,16 @@ pub struct Config {
     pub instance_description: String,
     /// How to reach the operator (an e-mail address or a URL), if given.
     pub contact: Option<String>,
+    /// Logs as text for people, or one JSON object per line for machines.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (on stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// A setting that cannot be used; the message names it.
@@ -117,6 +128,7 @@ struct FileSettings {
     instance_name: Option<String>,
     instance_description: Option<String>,
     contact: Option<String>,
+    log_format: Option<String>,
 }
 
 impl Config {
@@ -220,7 +232,21 @@ impl Config {
         ))
         .unwrap_or_else(|| DEFAULT_INSTANCE_DESCRIPTION.to_owned());
         let contact = text(pick("ESTUARY_CONTACT", file.contact));
+        let log_format = match text(pick("ESTUARY_LOG_FORMAT", file.log_format))
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "ESTUARY_LOG_FORMAT",
+                    message: format!("{other:?} is not text or json"),
+                });
+            }
+        };
         Ok(Config {
+            log_format,
             instance_name,
             instance_description,
             contact,
@@ -387,6 +413,15 @@ mod tests {
         assert_eq!(config.contact.as_deref(), Some("admin@river.example"));
         let blank = load(&[("ESTUARY_CONTACT", "  ")]).unwrap();
         assert_eq!(blank.contact, None);
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json() {
+        assert_eq!(load(&[]).unwrap().log_format, LogFormat::Text);
+        let json = load(&[("ESTUARY_LOG_FORMAT", "JSON")]).unwrap();
+        assert_eq!(json.log_format, LogFormat::Json);
+        let error = load(&[("ESTUARY_LOG_FORMAT", "xml")]).unwrap_err();
+        assert!(error.to_string().contains("ESTUARY_LOG_FORMAT"), "{error}");
     }
 
     #[test]

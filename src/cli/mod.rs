@@ -170,7 +170,8 @@ pub(crate) fn urls(config: &Config) -> Urls {
 async fn serve(config: Config) -> anyhow::Result<Value> {
     let base_url = config.base_url.to_string();
     if let Some(path) = sqlite_file(&config.database_url).filter(|p| !p.exists()) {
-        eprintln!("estuary: creating a new database at {}", path.display());
+        // A log event (not a bare line), so JSON logs stay JSON.
+        tracing::warn!(path = %path.display(), "creating a new database");
     }
     let server = Server::bind(config).await?;
     let addr = server.local_addr()?;

@@ -247,12 +247,22 @@ pub fn purge(conn: &mut AnyConnection, status: &str) -> QueryResult<usize> {
     diesel::delete(jobs::table.filter(jobs::status.eq(status))).execute(conn)
 }
 
-/// For the metrics: when the oldest unfinished job was queued, and the
+/// For the metrics: the earliest run time among jobs that are due at `now`
+/// but not taken (so how long the longest-waiting one has waited), and the
 /// most attempts any unfinished job has made.
-pub fn backlog(conn: &mut AnyConnection) -> QueryResult<(Option<NaiveDateTime>, Option<i32>)> {
+pub fn backlog(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+) -> QueryResult<(Option<NaiveDateTime>, Option<i32>)> {
     use diesel::dsl::{max, min};
-    jobs::table
+    let waiting_since: Option<NaiveDateTime> = jobs::table
+        .filter(jobs::status.eq_any(["pending", "retrying"]))
+        .filter(jobs::run_at.le(now))
+        .select(min(jobs::run_at))
+        .first(conn)?;
+    let most_attempts: Option<i32> = jobs::table
         .filter(jobs::status.eq_any(["pending", "retrying", "running"]))
-        .select((min(jobs::created_at), max(jobs::attempts)))
-        .first(conn)
+        .select(max(jobs::attempts))
+        .first(conn)?;
+    Ok((waiting_since, most_attempts))
 }
