@@ -35,6 +35,10 @@ pub const ENV_VARS: &[&str] = &[
     "ESTUARY_METRICS",
     "ESTUARY_CONFIG",
     "RUST_LOG",
+    "ESTUARY_INSTANCE_NAME",
+    "ESTUARY_INSTANCE_DESCRIPTION",
+    "ESTUARY_CONTACT",
+    "ESTUARY_LOG_FORMAT",
 ];
 
 pub const DEFAULT_BASE_URL: &str = "http://localhost:8080";
@@ -58,6 +62,8 @@ pub const DEFAULT_LOGIN_CONCURRENCY: usize = 2;
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
 pub const DEFAULT_WEBMENTION_QUEUE_MAX: u32 = 1_000;
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_INSTANCE_DESCRIPTION: &str = "A place where the fediverse and the IndieWeb meet: follow its people and join its rooms \
+     from Mastodon or any fediverse app, or from your own web site.";
 
 /// The validated settings of one process.
 #[derive(Debug, Clone)]
@@ -105,6 +111,22 @@ pub struct Config {
     pub metrics: bool,
     /// The `RUST_LOG` filter, if one was given.
     pub log_filter: Option<String>,
+    /// The instance's name on its home page (default: its host).
+    pub instance_name: String,
+    /// A paragraph about the instance for its home page.
+    pub instance_description: String,
+    /// How to reach the operator (an e-mail address or a URL), if given.
+    pub contact: Option<String>,
+    /// Logs as text for people, or one JSON object per line for machines.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (on stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// A setting that cannot be used; the message names it.
@@ -148,6 +170,10 @@ struct FileSettings {
     header_read_timeout_secs: Option<u64>,
     metrics: Option<bool>,
     log: Option<String>,
+    instance_name: Option<String>,
+    instance_description: Option<String>,
+    contact: Option<String>,
+    log_format: Option<String>,
 }
 
 impl Config {
@@ -159,7 +185,10 @@ impl Config {
 
     /// Builds the settings from a variable lookup (the environment in
     /// production, a map in tests).
+    /// An empty variable counts as unset (Docker Compose passes `${X:-}`
+    /// through as an empty string when `.env` leaves `X` blank).
     pub fn load(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
         let file = match var("ESTUARY_CONFIG") {
             Some(path) => read_file(Path::new(&path))?,
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
@@ -299,6 +328,29 @@ impl Config {
                 ),
             });
         }
+        let text =
+            |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let instance_name = text(pick("ESTUARY_INSTANCE_NAME", file.instance_name))
+            .unwrap_or_else(|| host_of(&base_url));
+        let instance_description = text(pick(
+            "ESTUARY_INSTANCE_DESCRIPTION",
+            file.instance_description,
+        ))
+        .unwrap_or_else(|| DEFAULT_INSTANCE_DESCRIPTION.to_owned());
+        let contact = text(pick("ESTUARY_CONTACT", file.contact));
+        let log_format = match text(pick("ESTUARY_LOG_FORMAT", file.log_format))
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "ESTUARY_LOG_FORMAT",
+                    message: format!("{other:?} is not text or json"),
+                });
+            }
+        };
         Ok(Config {
             mf2_max_items,
             parse_timeout: Duration::from_secs(parse_timeout_secs),
@@ -309,6 +361,10 @@ impl Config {
             webmention_queue_max,
             header_read_timeout: Duration::from_secs(header_read_timeout_secs),
             metrics,
+            log_format,
+            instance_name,
+            instance_description,
+            contact,
             webmention_rate_per_minute,
             delivery_concurrency,
             delivery_host_cap,
@@ -441,6 +497,46 @@ mod tests {
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert!(!config.allow_private_addresses);
         assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(config.instance_name, "localhost:8080");
+        assert_eq!(config.instance_description, DEFAULT_INSTANCE_DESCRIPTION);
+        assert_eq!(config.contact, None);
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let config = load(&[
+            ("ESTUARY_MAX_BODY_BYTES", ""),
+            ("ESTUARY_ALLOW_PRIVATE_ADDRESSES", " "),
+            ("ESTUARY_INSTANCE_NAME", ""),
+        ])
+        .unwrap();
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert!(!config.allow_private_addresses);
+        assert_eq!(config.instance_name, "localhost:8080");
+    }
+
+    #[test]
+    fn the_home_page_settings_are_read_and_trimmed() {
+        let config = load(&[
+            ("ESTUARY_INSTANCE_NAME", " River Commons "),
+            ("ESTUARY_INSTANCE_DESCRIPTION", "Where rivers meet."),
+            ("ESTUARY_CONTACT", "admin@river.example"),
+        ])
+        .unwrap();
+        assert_eq!(config.instance_name, "River Commons");
+        assert_eq!(config.instance_description, "Where rivers meet.");
+        assert_eq!(config.contact.as_deref(), Some("admin@river.example"));
+        let blank = load(&[("ESTUARY_CONTACT", "  ")]).unwrap();
+        assert_eq!(blank.contact, None);
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json() {
+        assert_eq!(load(&[]).unwrap().log_format, LogFormat::Text);
+        let json = load(&[("ESTUARY_LOG_FORMAT", "JSON")]).unwrap();
+        assert_eq!(json.log_format, LogFormat::Json);
+        let error = load(&[("ESTUARY_LOG_FORMAT", "xml")]).unwrap_err();
+        assert!(error.to_string().contains("ESTUARY_LOG_FORMAT"), "{error}");
     }
 
     #[test]

@@ -153,7 +153,16 @@ pub fn workers(state: &AppState) -> Workers {
         max_crashes: i32::try_from(config.job_max_crashes).unwrap_or(i32::MAX),
         ..QueueSettings::default()
     };
-    let mut workers = Workers::new(state.store.clone(), settings, state.fed.wake.clone());
+    let metrics = state.fed.metrics.clone();
+    let mut workers = Workers::new(state.store.clone(), settings, state.fed.wake.clone())
+        .on_outcome(Arc::new(move |_kind, outcome| {
+            let label = match outcome {
+                crate::delivery::JobOutcome::Done => "done",
+                crate::delivery::JobOutcome::Retry { .. } => "retry",
+                crate::delivery::JobOutcome::Fail { .. } => "dead",
+            };
+            metrics.increment(crate::metrics::JOB_ATTEMPTS, label);
+        }));
     for (kind, handler) in activitypub::handlers(&state.fed) {
         workers = workers.handle(kind, handler);
     }

@@ -148,6 +148,16 @@ impl Urls {
         format!("{actor_url}/feed.atom")
     }
 
+    /// An uploaded image (`/media/TOKEN`).
+    pub fn media(&self, token: &str) -> String {
+        self.path(&format!("/media/{token}"))
+    }
+
+    /// The image shown for accounts that have none.
+    pub fn default_avatar(&self) -> String {
+        self.path("/static/avatar.svg")
+    }
+
     pub fn nodeinfo(&self) -> String {
         self.path("/nodeinfo/2.1")
     }

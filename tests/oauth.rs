@@ -468,19 +468,25 @@ async fn no_user_or_no_password_answers_as_slowly_as_a_wrong_password() {
     let server = server_with_alice().await;
     server.add_user("bob").await; // no password
     let client_id = register(&server).await;
+    // The fastest of a few tries each: load on a busy machine only ever
+    // adds time, so the minimum shows the work the server itself does.
     let mut timings = Vec::new();
     for (n, username) in ["alice", "bob", "nobody"].into_iter().enumerate() {
-        let started = std::time::Instant::now();
-        let response = try_login(
-            &server,
-            &client_id,
-            username,
-            "wrong",
-            &format!("192.0.2.{n}"),
-        )
-        .await;
-        assert_eq!(response.status(), 401, "{username}");
-        timings.push(started.elapsed());
+        let mut fastest = std::time::Duration::MAX;
+        for attempt in 0..3 {
+            let started = std::time::Instant::now();
+            let response = try_login(
+                &server,
+                &client_id,
+                username,
+                "wrong",
+                &format!("192.0.2.{}", n * 10 + attempt),
+            )
+            .await;
+            assert_eq!(response.status(), 401, "{username}");
+            fastest = fastest.min(started.elapsed());
+        }
+        timings.push(fastest);
     }
     let with_password = timings[0];
     for (username, took) in ["bob", "nobody"].iter().zip(&timings[1..]) {

@@ -3,6 +3,7 @@
 //! with backoff, or dead). Several processes may share one queue.
 
 pub mod activitypub;
+pub mod admin;
 pub mod backoff;
 
 use std::collections::HashMap;

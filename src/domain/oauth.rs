@@ -227,6 +227,8 @@ pub(super) async fn password_hash_of(
         .run(move |conn| {
             let Some(row) = account_rows::find_local(conn, &name)?
                 .filter(|row| row.kind == AccountKind::Person.as_str())
+                // A suspended or deleted account cannot sign in.
+                .filter(|row| row.suspended_at.is_none() && row.deleted_at.is_none())
             else {
                 return Ok::<_, DomainError>(None);
             };

@@ -11,6 +11,7 @@ use super::fetch::{Fetcher, Signer};
 use super::keys::KeyCache;
 use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account};
+use crate::domain::moderation::DomainPolicy;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::urls::Urls;
@@ -39,6 +40,9 @@ pub struct Federation {
     pub instance_actor: Arc<Account>,
     /// Bounds on parsing a foreign page for microformats.
     pub mf2_limits: crate::indieweb::mf2::Limits,
+    /// The operator's domain rules, as this process sees them (the outbound
+    /// client refuses blocked hosts through the same policy).
+    pub moderation: DomainPolicy,
     signers: Arc<RwLock<HashMap<i64, Arc<PKey<Private>>>>>,
 }
 
@@ -51,10 +55,13 @@ impl Federation {
         metrics: Arc<Metrics>,
     ) -> Result<Self, DomainError> {
         let instance_actor = accounts::ensure_instance_actor(&store, &urls).await?;
+        let moderation = DomainPolicy::new(store.clone());
+        let fetcher = fetcher.with_host_policy(Arc::new(moderation.clone()));
         Ok(Federation {
             store,
             urls,
             fetcher,
+            moderation,
             keys: Arc::new(KeyCache::default()),
             metrics,
             wake: Arc::new(Notify::new()),

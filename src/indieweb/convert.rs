@@ -269,10 +269,11 @@ mod tests {
     /// AS2 rendering on the fields the mapping covers.
     #[test]
     fn granary_fixture_pairs_agree() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/granary");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/granary");
         let read = |name: &str| -> Value {
-            let text = std::fs::read_to_string(format!("{dir}/{name}"))
-                .unwrap_or_else(|e| panic!("{name}: {e} (the conformance folder is required)"));
+            let text = std::fs::read_to_string(format!("{dir}/{name}")).unwrap_or_else(|e| {
+                panic!("{name}: {e} (the vendored fixtures in tests/fixtures/granary)")
+            });
             serde_json::from_str(&text).unwrap()
         };
         let mut checked = 0;

@@ -251,3 +251,77 @@ pub fn prune_done(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResul
     )
     .execute(conn)
 }
+
+/// Jobs, newest first, of one status (any when `None`), at most `limit`.
+pub fn list(
+    conn: &mut AnyConnection,
+    status: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<JobRow>> {
+    let mut query = jobs::table
+        .order(jobs::id.desc())
+        .limit(limit)
+        .select(JobRow::as_select())
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(jobs::status.eq(status.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Makes dead or retrying jobs due now (one by id, or all dead ones),
+/// with their attempts reset. Returns how many.
+pub fn retry_now(
+    conn: &mut AnyConnection,
+    id: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let target = jobs::table
+        .filter(jobs::status.eq_any(["dead", "retrying"]))
+        .into_boxed();
+    let ids: Vec<i64> = match id {
+        Some(id) => target.filter(jobs::id.eq(id)).select(jobs::id).load(conn)?,
+        None => target
+            .filter(jobs::status.eq("dead"))
+            .select(jobs::id)
+            .load(conn)?,
+    };
+    let mut changed = 0;
+    for chunk in ids.chunks(400) {
+        changed += diesel::update(jobs::table.filter(jobs::id.eq_any(chunk)))
+            .set((
+                jobs::status.eq("pending"),
+                jobs::attempts.eq(0),
+                jobs::run_at.eq(now),
+                jobs::locked_until.eq(None::<NaiveDateTime>),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(changed)
+}
+
+/// Deletes jobs of a finished status (`dead` or `done`). Returns how many.
+pub fn purge(conn: &mut AnyConnection, status: &str) -> QueryResult<usize> {
+    diesel::delete(jobs::table.filter(jobs::status.eq(status))).execute(conn)
+}
+
+/// For the metrics: the earliest run time among jobs that are due at `now`
+/// but not taken (so how long the longest-waiting one has waited), and the
+/// most attempts any unfinished job has made.
+pub fn backlog(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+) -> QueryResult<(Option<NaiveDateTime>, Option<i32>)> {
+    use diesel::dsl::{max, min};
+    let waiting_since: Option<NaiveDateTime> = jobs::table
+        .filter(jobs::status.eq_any(["pending", "retrying"]))
+        .filter(jobs::run_at.le(now))
+        .select(min(jobs::run_at))
+        .first(conn)?;
+    let most_attempts: Option<i32> = jobs::table
+        .filter(jobs::status.eq_any(["pending", "retrying", "running"]))
+        .select(max(jobs::attempts))
+        .first(conn)?;
+    Ok((waiting_since, most_attempts))
+}

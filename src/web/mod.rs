@@ -8,7 +8,9 @@ pub mod client_address;
 mod collections;
 pub mod error;
 mod health;
+mod home;
 mod inbox;
+mod media;
 mod metrics;
 mod mirror;
 pub mod negotiate;
@@ -184,6 +186,8 @@ pub fn router(state: AppState) -> Router {
         .route("/contexts/{id}", get(collections::context))
         .route("/activities/{id}", get(objects::activity))
         .route("/metrics", get(metrics::metrics))
+        .route("/media/{token}", get(media::image))
+        .route("/static/avatar.svg", get(media::default_avatar))
         .route("/webmention", post(webmention::receive))
         .route("/mirror", get(mirror::mirror))
         .route("/websub", post(websub::hub))
@@ -200,6 +204,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/{handle}", get(actors::profile))
         .route("/healthz", get(health::healthz))
+        .route("/", get(home::home))
         .fallback(|| async { error::WebError::not_found() })
         .layer(axum::middleware::map_response_with_state(
             state.clone(),

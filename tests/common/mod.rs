@@ -3,6 +3,7 @@
 //! the real server bound to port 0 on loopback.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod sink;
 pub mod site;
 
