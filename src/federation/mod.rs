@@ -9,6 +9,7 @@ pub mod context;
 pub mod ctx;
 pub mod fetch;
 pub mod inbox;
+pub mod intake;
 pub mod keys;
 pub mod nodeinfo;
 pub mod outbox;
