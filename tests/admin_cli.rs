@@ -266,14 +266,23 @@ async fn suspension_hides_the_account_and_refuses_its_tokens_and_password() {
     let refused = inbox_get().await.unwrap();
     assert_eq!(refused.status(), 401);
     assert!(refused.text().await.unwrap().contains("suspended"));
-    let signed_in = estuary::domain::oauth::check_password(
+    let guard = estuary::domain::logins::LoginGuard::new(2, 10);
+    let signed_in = estuary::domain::logins::log_in(
         &server.state.store,
+        &guard,
         "alice",
         "correct horse".into(),
+        None,
     )
     .await
     .unwrap();
-    assert!(signed_in.is_none(), "a suspended account cannot sign in");
+    assert!(
+        !matches!(
+            signed_in,
+            estuary::domain::logins::LoginOutcome::LoggedIn(_)
+        ),
+        "a suspended account cannot sign in"
+    );
     let shown = json_stdout(&cli(&server, &["user", "list"]).await);
     assert_eq!(shown["users"][0]["status"], "suspended");
 

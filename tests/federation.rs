@@ -129,11 +129,13 @@ async fn followers_only_notes_reach_followers_only() {
     )
     .await
     .unwrap();
+    // bob's inbox holds alice's Accept, then her note.
     wait_until(10, "bob's inbox", || async {
-        b.inbox("bob").await.len() == 1
+        b.inbox("bob").await.len() == 2
     })
     .await;
     assert_eq!(b.inbox("bob").await[0]["object"]["id"], published.object_id);
+    assert_eq!(b.inbox("bob").await[1]["type"], "Accept");
     assert!(b.inbox("carol").await.is_empty());
 
     assert_eq!(

@@ -321,10 +321,8 @@ async fn follow_undo_like_and_block() {
     // 2xx (it ignores it, having never asked: the end-to-end follow is in
     // tests/federation.rs).
     wait_until(10, "the Accept delivery", || async {
-        estuary::delivery::stats(&p.a.state.store)
-            .await
-            .unwrap()
-            .done
+        p.a.db
+            .count("jobs WHERE kind = 'deliver' AND status = 'done'")
             == 1
     })
     .await;

@@ -75,8 +75,9 @@ async fn a_site_and_the_fediverse_reply_to_each_other() {
     })
     .await;
     let note = alice_public_note(&a).await;
+    // bob's inbox: alice's Accept, then her note.
     wait_until(10, "alice's note at bob's", || async {
-        b.inbox("bob").await.len() == 1
+        b.inbox("bob").await.len() == 2
     })
     .await;
 
@@ -121,7 +122,7 @@ async fn a_site_and_the_fediverse_reply_to_each_other() {
 
     // bob receives a Create from the proxy carrying the reply.
     wait_until(10, "the site's reply at bob's", || async {
-        b.inbox("bob").await.len() == 2
+        b.inbox("bob").await.len() == 3
     })
     .await;
     let create = b.inbox("bob").await[0].clone();

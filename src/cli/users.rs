@@ -116,7 +116,7 @@ pub async fn run(command: UserCommand, config: &Config) -> anyhow::Result<Value>
             let user = admin::find(&store, &name, AccountKind::Person).await?;
             let id = urls.mint("activities");
             let document = crate::federation::builders::build_actor_delete(&id, &user);
-            let deleted = admin::delete(&store, &user, id, document.to_string()).await?;
+            let deleted = admin::delete(&store, &urls, &user, id, document.to_string()).await?;
             Ok(serde_json::to_value(deleted)?)
         }
     }

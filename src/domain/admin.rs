@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use super::DomainError;
 use super::accounts::{Account, AccountKind, row_to_account};
-use super::actions::{self, Action};
+use super::ledger::Effect;
 use super::media::{self, MediaError};
 use super::names::normalize_name;
-use super::posts::{NewActivity, insert_activity};
+use super::posts::NewActivity;
 use crate::store::accounts::{self as account_rows, ProfileChanges};
 use crate::store::follows as follow_rows;
 use crate::store::objects as object_rows;
@@ -307,6 +307,7 @@ pub struct Deleted {
 /// never given to anyone else.
 pub async fn delete(
     store: &Store,
+    urls: &crate::urls::Urls,
     account: &Account,
     ap_id: String,
     document: String,
@@ -314,7 +315,7 @@ pub async fn delete(
     if account.deleted_at.is_some() {
         return Err(AdminError::Deleted(account.username.clone()));
     }
-    let account = account.clone();
+    let (account, urls) = (account.clone(), urls.clone());
     store
         .run(move |conn| {
             write_transaction(conn, |conn| {
@@ -335,17 +336,8 @@ pub async fn delete(
                     document,
                     now,
                 );
-                insert_activity(conn, &activity)?;
-                if !remote.is_empty() {
-                    actions::enqueue(
-                        conn,
-                        &[Action::FanOut {
-                            activity: ap_id.clone(),
-                            sender_id: account.id,
-                            addressees: remote.clone(),
-                        }],
-                    )?;
-                }
+                // The ledger routes it to those followers (a fan-out).
+                super::ledger::record_in(conn, &urls, &account, &activity, &Effect::None)?;
                 let follows_removed = follow_rows::delete_involving(conn, &[account.id])?;
                 let tokens_revoked = token_rows::revoke_all_for(conn, account.id, now)?;
                 account_rows::mark_deleted(conn, account.id, now)?;

@@ -8,12 +8,14 @@ pub mod audience;
 pub mod follows;
 pub mod instance;
 pub mod keys;
+pub mod ledger;
+pub mod logins;
 pub mod media;
 pub mod moderation;
 pub mod names;
 pub mod oauth;
 pub mod posts;
-pub mod publish;
+pub mod route;
 pub mod tokens;
 pub mod webmentions;
 
@@ -36,6 +38,8 @@ pub enum DomainError {
     NotOwner,
     #[error("{0} exists already")]
     Conflict(String),
+    #[error("a stored document is unreadable: {0}")]
+    CorruptDocument(String),
     #[error("password: {0}")]
     Password(String),
     #[error("generating a key pair failed: {0}")]

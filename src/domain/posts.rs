@@ -6,10 +6,9 @@ use chrono::{NaiveDateTime, Utc};
 
 use super::DomainError;
 use super::accounts::Account;
-use super::actions::{self, Action};
 use super::audience::{Viewer, Visibility, may_see};
 use crate::store::activities::{self as activity_rows, ActivityRow, NewActivityRow};
-use crate::store::objects::{self as object_rows, NewObjectRow, ObjectChanges, ObjectRow};
+use crate::store::objects::{self as object_rows, NewObjectRow, ObjectRow};
 use crate::store::{AnyConnection, Store, accounts as account_rows, follows, inbox_items};
 
 /// An activity to store (received, or minted here).
@@ -123,8 +122,13 @@ fn addressees_to_text(addressees: &[String]) -> String {
     serde_json::to_string(addressees).expect("strings serialise")
 }
 
+/// The stored addressees (written by [`addressees_to_text`]); an
+/// unreadable list is logged and read as no addressee, which shows the
+/// object to nobody but its author.
 fn addressees_from_text(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
+    serde_json::from_str(text)
+        .inspect_err(|error| tracing::error!(%error, "unreadable stored addressees"))
+        .unwrap_or_default()
 }
 
 pub(crate) fn row_to_post(row: ObjectRow) -> Post {
@@ -210,69 +214,6 @@ pub(crate) fn insert_post(conn: &mut AnyConnection, post: &NewPost) -> Result<()
     Ok(())
 }
 
-/// Local accounts an activity from `sender` reaches: those addressed by
-/// actor id, and the local followers of every account whose followers
-/// collection is addressed (the sender's own, or, when a reply is
-/// forwarded to a thread's audience, another's).
-pub(crate) fn local_recipients(
-    conn: &mut AnyConnection,
-    sender: &Account,
-    addressees: &[String],
-) -> Result<Vec<i64>, DomainError> {
-    use crate::store::schema::accounts;
-    use diesel::prelude::*;
-    let mut ids: Vec<i64> = accounts::table
-        .filter(accounts::domain.is_null())
-        .filter(accounts::actor_url.eq_any(addressees))
-        .select(accounts::id)
-        .load(conn)?;
-    let followed: Vec<i64> = accounts::table
-        .filter(accounts::followers_url.eq_any(addressees))
-        .select(accounts::id)
-        .load(conn)?;
-    for account_id in followed {
-        ids.extend(follows::local_followers(conn, account_id)?);
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    ids.retain(|id| *id != sender.id);
-    Ok(ids)
-}
-
-/// Stores a received Create and its post, and files it in the inboxes of
-/// the local accounts it reaches. A replayed activity changes nothing.
-pub async fn receive_create(
-    store: &Store,
-    sender: &Account,
-    activity: NewActivity,
-    post: NewPost,
-    follow_ups: Vec<Action>,
-) -> Result<Applied, DomainError> {
-    let sender = sender.clone();
-    store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let Some(stored) = insert_activity(conn, &activity)? else {
-                    return Ok(Applied::Replay);
-                };
-                let relays = crate::rooms::membership::relays_for(
-                    conn,
-                    &sender,
-                    &activity.addressees,
-                    &activity.ap_id,
-                )?;
-                insert_post(conn, &post)?;
-                actions::enqueue(conn, &follow_ups)?;
-                actions::enqueue(conn, &relays)?;
-                let recipients = local_recipients(conn, &sender, &activity.addressees)?;
-                let filed =
-                    inbox_items::file(conn, &recipients, stored.id, Utc::now().naive_utc())?;
-                Ok(Applied::Stored { filed })
-            })
-        })
-        .await
-}
-
 /// The changes a received Update carries.
 #[derive(Debug, Clone)]
 pub struct PostChanges {
@@ -281,92 +222,6 @@ pub struct PostChanges {
     pub name: Option<String>,
     pub document: String,
     pub updated: NaiveDateTime,
-}
-
-/// Applies an Update of a post by `actor`, who must be its author.
-pub async fn receive_update(
-    store: &Store,
-    actor: &Account,
-    activity: NewActivity,
-    object_ap_id: String,
-    changes: PostChanges,
-) -> Result<Applied, DomainError> {
-    let actor_id = actor.id;
-    let actor = actor.clone();
-    store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let Some(object) = object_rows::find_by_ap_id(conn, &object_ap_id)? else {
-                    return Ok(Applied::Ignored);
-                };
-                if object.author_id != actor_id {
-                    return Err(DomainError::NotOwner);
-                }
-                if insert_activity(conn, &activity)?.is_none() {
-                    return Ok(Applied::Replay);
-                }
-                let relays = crate::rooms::membership::relays_for(
-                    conn,
-                    &actor,
-                    &activity.addressees,
-                    &activity.ap_id,
-                )?;
-                actions::enqueue(conn, &relays)?;
-                if object.deleted_at.is_none() {
-                    object_rows::update(
-                        conn,
-                        object.id,
-                        &ObjectChanges {
-                            content: changes.content.as_deref(),
-                            summary: changes.summary.as_deref(),
-                            name: changes.name.as_deref(),
-                            document: &changes.document,
-                            updated: changes.updated,
-                        },
-                    )?;
-                }
-                Ok(Applied::Stored { filed: 0 })
-            })
-        })
-        .await
-}
-
-/// Applies a Delete of a post by `actor`, who must be its author: the post
-/// becomes a tombstone.
-pub async fn receive_delete(
-    store: &Store,
-    actor: &Account,
-    activity: NewActivity,
-    object_ap_id: String,
-    follow_ups: Vec<Action>,
-) -> Result<Applied, DomainError> {
-    let actor_id = actor.id;
-    let actor = actor.clone();
-    store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let Some(object) = object_rows::find_by_ap_id(conn, &object_ap_id)? else {
-                    return Ok(Applied::Ignored);
-                };
-                if object.author_id != actor_id {
-                    return Err(DomainError::NotOwner);
-                }
-                if insert_activity(conn, &activity)?.is_none() {
-                    return Ok(Applied::Replay);
-                }
-                let relays = crate::rooms::membership::relays_for(
-                    conn,
-                    &actor,
-                    &activity.addressees,
-                    &activity.ap_id,
-                )?;
-                actions::enqueue(conn, &relays)?;
-                object_rows::mark_deleted(conn, object.id, Utc::now().naive_utc())?;
-                actions::enqueue(conn, &follow_ups)?;
-                Ok(Applied::Stored { filed: 0 })
-            })
-        })
-        .await
 }
 
 /// Whether `viewer` (an actor id, if the request was signed) may see a post
@@ -564,43 +419,6 @@ pub async fn find_post(store: &Store, ap_id: &str) -> Result<Option<Post>, Domai
         .await
 }
 
-/// Deletes a local post by its author: it becomes a tombstone, and the
-/// Delete activity is stored and queued for the post's audience.
-pub async fn delete_local(
-    store: &Store,
-    author: &Account,
-    object_ap_id: String,
-    delete: NewActivity,
-    follow_ups: Vec<Action>,
-) -> Result<(), DomainError> {
-    let author = author.clone();
-    store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let object = object_rows::find_by_ap_id(conn, &object_ap_id)?
-                    .filter(|o| o.local && o.deleted_at.is_none())
-                    .ok_or_else(|| DomainError::NoSuchObject(object_ap_id.clone()))?;
-                if object.author_id != author.id {
-                    return Err(DomainError::NotOwner);
-                }
-                insert_activity(conn, &delete)?
-                    .ok_or_else(|| DomainError::Conflict(delete.ap_id.clone()))?;
-                object_rows::mark_deleted(conn, object.id, Utc::now().naive_utc())?;
-                actions::enqueue(conn, &follow_ups)?;
-                actions::enqueue(
-                    conn,
-                    &[Action::FanOut {
-                        activity: delete.ap_id.clone(),
-                        sender_id: author.id,
-                        addressees: delete.addressees.clone(),
-                    }],
-                )?;
-                Ok(())
-            })
-        })
-        .await
-}
-
 /// Posts that reply to `object_ap_id`, oldest first, as `viewer` may see them.
 pub async fn replies_for(
     store: &Store,
@@ -692,6 +510,44 @@ pub async fn find_by_source(
     store
         .run(move |conn| {
             Ok(object_rows::find_by_url_and_author(conn, &url, author_id)?.map(row_to_post))
+        })
+        .await
+}
+
+/// An activity `author` published here.
+pub async fn own_activity(
+    store: &Store,
+    author: &Account,
+    ap_id: &str,
+) -> Result<Option<Activity>, DomainError> {
+    let (author_id, ap_id) = (author.id, ap_id.to_owned());
+    store
+        .run(move |conn| {
+            Ok(activity_rows::find_by_ap_id(conn, &ap_id)?
+                .filter(|a| a.local && a.actor_id == author_id)
+                .map(row_to_activity))
+        })
+        .await
+}
+
+/// A post anyone may read: public, or relayed by an open room (whose
+/// conversation is public whatever each post's own addressing).
+pub async fn find_shown_post(store: &Store, ap_id: &str) -> Result<Option<Post>, DomainError> {
+    let ap_id = ap_id.to_owned();
+    store
+        .run(move |conn| {
+            let Some(post) = object_rows::find_by_ap_id(conn, &ap_id)?.map(row_to_post) else {
+                return Ok(None);
+            };
+            if post.visibility == Visibility::Public {
+                return Ok(Some(post));
+            }
+            let open_room = match super::route::room_relaying(conn, &ap_id)? {
+                Some(room_id) => account_rows::find(conn, room_id)?
+                    .is_some_and(|room| !room.manually_approves_followers),
+                None => false,
+            };
+            Ok(open_room.then_some(post))
         })
         .await
 }

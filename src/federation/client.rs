@@ -6,9 +6,11 @@
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::builders::timestamp;
-use super::context::ACTIVITYSTREAMS;
+use super::builders::build_follow;
 use super::ctx::Federation;
+use super::documents::{
+    ActivityDocument, ActivityKind, ActivityObject, build_updated_note, stored_document,
+};
 use super::outbox::{self, Draft, PublishError};
 use super::resolve::{self, ResolveError};
 use super::sanitize::sanitize_html;
@@ -16,8 +18,8 @@ use super::wire::{self, field_id, text, type_of};
 use crate::domain::DomainError;
 use crate::domain::accounts::Account;
 use crate::domain::audience::{PUBLIC, is_public_address};
+use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::{self, NewActivity, PostChanges};
-use crate::domain::publish::{self, LocalEffect};
 
 /// Longest note content accepted, in characters.
 pub const MAX_CONTENT_CHARS: usize = 50_000;
@@ -50,11 +52,18 @@ impl From<DomainError> for SubmitError {
     }
 }
 
+impl From<super::documents::CorruptDocument> for SubmitError {
+    fn from(error: super::documents::CorruptDocument) -> Self {
+        SubmitError::Internal(error.into())
+    }
+}
+
 impl From<PublishError> for SubmitError {
     fn from(error: PublishError) -> Self {
         match error {
             PublishError::Recipient(..) => SubmitError::Invalid(error.to_string()),
             PublishError::Domain(error) => error.into(),
+            PublishError::Corrupt(error) => error.into(),
         }
     }
 }
@@ -217,7 +226,12 @@ async fn create(
         content_html,
         to,
         cc,
-        in_reply_to: field_id(object, "inReplyTo").map(str::to_owned),
+        in_reply_to: match field_id(object, "inReplyTo") {
+            Some(url) if !crate::urls::is_http_url(url) => {
+                return Err(invalid("inReplyTo must be an http(s) URL"));
+            }
+            url => url.map(str::to_owned),
+        },
     };
     Ok(outbox::publish_note(fed, author, draft).await?.activity_id)
 }
@@ -237,17 +251,12 @@ async fn follow(
 
 /// An activity to mint for the author.
 struct Minted {
-    kind: &'static str,
-    object: Value,
+    kind: ActivityKind,
+    object: ActivityObject,
     object_ap_id: Option<String>,
     to: Vec<String>,
     cc: Vec<String>,
-    effect: LocalEffect,
-    /// Queued with it, e.g. Webmentions.
-    follow_ups: Vec<crate::domain::actions::Action>,
-    /// A post this activity reacts to: when it came from a site, the site
-    /// gets a Webmention from our mirror of the activity.
-    reacts_to: Option<String>,
+    effect: Effect,
 }
 
 /// Stores and queues an activity minted for `author` with its effect.
@@ -263,39 +272,24 @@ async fn publish_minted(
         to,
         cc,
         effect,
-        mut follow_ups,
-        reacts_to,
     } = minted;
     let id = fed.urls.mint("activities");
-    if let Some(parent) = reacts_to {
-        let source = fed.urls.mirror(&id);
-        follow_ups.extend(
-            crate::domain::webmentions::follow_up_for(&fed.store, &source, &parent, false, "1")
-                .await?,
-        );
-    }
     let now = Utc::now().naive_utc();
-    let document = json!({
-        "@context": ACTIVITYSTREAMS,
-        "id": id,
-        "type": kind,
-        "actor": author.actor_url,
-        "object": object,
-        "to": to,
-        "cc": cc,
-        "published": timestamp(now),
-    });
-    let addressees: Vec<String> = to.iter().chain(&cc).cloned().collect();
+    let document = ActivityDocument::builder(kind, &id, &author.actor_url, object)
+        .to(to)
+        .cc(cc)
+        .published(now)
+        .build();
     let activity = NewActivity::minted(
         author,
         id.clone(),
-        kind,
+        kind.as_str(),
         object_ap_id,
-        addressees,
-        document.to_string(),
+        document.addressees(),
+        document.to_json(),
         now,
     );
-    publish::publish_with(&fed.store, author, activity, effect, follow_ups).await?;
+    ledger::record(&fed.store, &fed.urls, author, activity, effect).await?;
     Ok(id)
 }
 
@@ -344,11 +338,11 @@ async fn react(
         (vec![object_author], Vec::new())
     };
     let kind = if kind == "Announce" {
-        "Announce"
+        ActivityKind::Announce
     } else {
-        "Like"
+        ActivityKind::Like
     };
-    let effect = LocalEffect::React {
+    let effect = Effect::React {
         object_ap_id: object.to_owned(),
     };
     publish_minted(
@@ -356,13 +350,11 @@ async fn react(
         author,
         Minted {
             kind,
-            object: json!(object),
+            object: ActivityObject::Id(object.to_owned()),
             object_ap_id: Some(object.to_owned()),
             to,
             cc,
             effect,
-            follow_ups: Vec::new(),
-            reacts_to: Some(object.to_owned()),
         },
     )
     .await
@@ -371,7 +363,7 @@ async fn react(
 async fn undo(fed: &Federation, author: &Account, activity: &Value) -> Result<String, SubmitError> {
     let undone_id =
         field_id(activity, "object").ok_or_else(|| invalid("the Undo has no object"))?;
-    let undone = publish::own_activity(&fed.store, author, undone_id)
+    let undone = posts::own_activity(&fed.store, author, undone_id)
         .await?
         .ok_or_else(|| invalid(format!("{undone_id} is not an activity of this account")))?;
     let effect = match undone.kind.as_str() {
@@ -380,33 +372,27 @@ async fn undo(fed: &Federation, author: &Account, activity: &Value) -> Result<St
             let followee = crate::domain::accounts::find_by_actor_url(&fed.store, &followee_url)
                 .await?
                 .ok_or_else(|| invalid("the followed account is unknown"))?;
-            LocalEffect::Unfollow {
+            Effect::Unfollow {
                 followee_id: followee.id,
             }
         }
-        "Like" | "Announce" => LocalEffect::Unreact {
+        "Like" | "Announce" => Effect::Unreact {
             reaction_ap_id: undone.ap_id.clone(),
         },
         other => return Err(invalid(format!("an {other} cannot be undone"))),
     };
-    let mut object: Value =
-        serde_json::from_str(&undone.document).unwrap_or_else(|_| json!(undone.ap_id));
-    if let Some(map) = object.as_object_mut() {
-        map.remove("@context");
-    }
+    let object = ActivityObject::embed(stored_document(&undone.ap_id, &undone.document)?);
     let to = undone.addressees.clone();
     publish_minted(
         fed,
         author,
         Minted {
-            kind: "Undo",
+            kind: ActivityKind::Undo,
             object,
             object_ap_id: Some(undone.ap_id),
             to,
             cc: Vec::new(),
             effect,
-            follow_ups: Vec::new(),
-            reacts_to: None,
         },
     )
     .await
@@ -433,13 +419,8 @@ async fn update(
     }
     let content = content_of(object)?;
     let now = Utc::now().naive_utc();
-    let mut document: Value = serde_json::from_str(&post.document).unwrap_or_default();
-    document["content"] = json!(content);
-    document["updated"] = json!(timestamp(now));
-    let mut embedded = document.clone();
-    if let Some(map) = embedded.as_object_mut() {
-        map.remove("@context");
-    }
+    let stored = stored_document(&post.ap_id, &post.document)?;
+    let document = build_updated_note(&stored, &content, None, now);
     let changes = PostChanges {
         content: Some(content),
         summary: post.summary.clone(),
@@ -447,36 +428,21 @@ async fn update(
         document: document.to_string(),
         updated: now,
     };
-    let effect = LocalEffect::UpdatePost {
+    let effect = Effect::UpdatePost {
         object_ap_id: object_id.to_owned(),
         changes,
     };
     let to = post.addressees.clone();
-    // A reply to a site is sent again, so the site sees the new text.
-    let mut follow_ups = Vec::new();
-    if let (Some(parent), crate::domain::audience::Visibility::Public) =
-        (&post.in_reply_to, post.visibility)
-    {
-        let version = format!("updated {}", timestamp(now));
-        follow_ups.extend(
-            crate::domain::webmentions::follow_up_for(
-                &fed.store, object_id, parent, true, &version,
-            )
-            .await?,
-        );
-    }
     publish_minted(
         fed,
         author,
         Minted {
-            kind: "Update",
-            object: embedded,
+            kind: ActivityKind::Update,
+            object: ActivityObject::embed(document.clone()),
             object_ap_id: Some(object_id.to_owned()),
             to,
             cc: Vec::new(),
             effect,
-            follow_ups,
-            reacts_to: None,
         },
     )
     .await
@@ -492,21 +458,19 @@ async fn block(
     let blocked = crate::domain::accounts::find_by_actor_url(&fed.store, &blocked_url)
         .await?
         .ok_or_else(|| invalid("the blocked account is unknown"))?;
-    let effect = LocalEffect::Block {
+    let effect = Effect::Block {
         blocked_id: blocked.id,
     };
     publish_minted(
         fed,
         author,
         Minted {
-            kind: "Block",
-            object: json!(blocked_url),
+            kind: ActivityKind::Block,
+            object: ActivityObject::Id(blocked_url.clone()),
             object_ap_id: Some(blocked_url.clone()),
             to: vec![blocked_url],
             cc: Vec::new(),
             effect,
-            follow_ups: Vec::new(),
-            reacts_to: None,
         },
     )
     .await
@@ -520,37 +484,37 @@ async fn answer_follow(
 ) -> Result<String, SubmitError> {
     let follow_id =
         field_id(activity, "object").ok_or_else(|| invalid(format!("the {kind} has no object")))?;
-    let follower = publish::pending_follow(&fed.store, author, follow_id)
+    let follower = crate::domain::follows::pending_follow(&fed.store, author, follow_id)
         .await?
         .ok_or_else(|| {
             invalid(format!(
                 "{follow_id} is not a pending follow request of this account"
             ))
         })?;
-    let mut follow = posts::find_activity(&fed.store, follow_id)
-        .await?
-        .and_then(|a| serde_json::from_str::<Value>(&a.document).ok())
-        .unwrap_or_else(|| json!({ "id": follow_id, "type": "Follow", "actor": follower.actor_url, "object": author.actor_url }));
-    if let Some(map) = follow.as_object_mut() {
-        map.remove("@context");
-    }
-    let effect = LocalEffect::AnswerFollow {
+    // The Follow as received, or rebuilt from what the request holds.
+    let follow = match posts::find_activity(&fed.store, follow_id).await? {
+        Some(stored) => stored_document(&stored.ap_id, &stored.document)?,
+        None => build_follow(follow_id, &follower, &author.actor_url),
+    };
+    let effect = Effect::AnswerFollow {
         follow_ap_id: follow_id.to_owned(),
         accept: kind == "Accept",
     };
-    let kind = if kind == "Accept" { "Accept" } else { "Reject" };
+    let kind = if kind == "Accept" {
+        ActivityKind::Accept
+    } else {
+        ActivityKind::Reject
+    };
     publish_minted(
         fed,
         author,
         Minted {
             kind,
-            object: follow,
+            object: ActivityObject::embed(follow),
             object_ap_id: Some(follow_id.to_owned()),
             to: vec![follower.actor_url],
             cc: Vec::new(),
             effect,
-            follow_ups: Vec::new(),
-            reacts_to: None,
         },
     )
     .await

@@ -38,6 +38,8 @@ pub struct Federation {
     /// Wakes this process's workers when work was queued.
     pub wake: Arc<Notify>,
     pub instance_actor: Arc<Account>,
+    /// Bounds on parsing a foreign page for microformats.
+    pub mf2_limits: crate::indieweb::mf2::Limits,
     /// The operator's domain rules, as this process sees them (the outbound
     /// client refuses blocked hosts through the same policy).
     pub moderation: DomainPolicy,
@@ -64,6 +66,7 @@ impl Federation {
             metrics,
             wake: Arc::new(Notify::new()),
             instance_actor: Arc::new(instance_actor),
+            mf2_limits: crate::indieweb::mf2::Limits::default(),
             signers: Arc::default(),
         })
     }

@@ -3,10 +3,12 @@
 //! pipeline.
 
 pub mod actor;
+pub mod answers;
 pub mod builders;
 pub mod client;
 pub mod context;
 pub mod ctx;
+pub mod documents;
 pub mod fetch;
 pub mod inbox;
 pub mod keys;

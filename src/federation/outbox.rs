@@ -1,23 +1,21 @@
-//! Publishing as a local account: minting ids, building the documents,
-//! storing them and queueing delivery. The client API (and, until it
+//! Publishing as a local account: minting ids and building the documents;
+//! the ledger records them and routes them. The client API (and, until it
 //! exists, tests) call these.
 
 use chrono::Utc;
 
+use super::answers::answer_follow;
 use super::builders::{
     Mention, NoteDraft, build_create, build_delete, build_follow, build_note, build_tombstone,
-    timestamp,
 };
 use super::ctx::Federation;
+use super::documents::stored_document;
 use super::resolve::{self, ResolveError};
 use crate::domain::DomainError;
 use crate::domain::accounts::Account;
-use crate::domain::audience::Visibility;
 use crate::domain::audience::classify;
-use crate::domain::follows;
+use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::{self, NewActivity, NewPost};
-use crate::domain::publish::{self, LocalEffect};
-use crate::domain::webmentions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -25,6 +23,8 @@ pub enum PublishError {
     Recipient(String, ResolveError),
     #[error(transparent)]
     Domain(#[from] DomainError),
+    #[error(transparent)]
+    Corrupt(#[from] super::documents::CorruptDocument),
 }
 
 /// What a local author writes.
@@ -121,21 +121,7 @@ pub async fn publish_note(
         local: true,
         published: now,
     };
-    let mut follow_ups = Vec::new();
-    if let (Some(parent), Visibility::Public) = (&post.in_reply_to, visibility) {
-        let version = timestamp(now);
-        follow_ups.extend(
-            webmentions::follow_up_for(&fed.store, &object_id, parent, true, &version).await?,
-        );
-    }
-    publish::publish_with(
-        &fed.store,
-        author,
-        activity,
-        LocalEffect::Post(post),
-        follow_ups,
-    )
-    .await?;
+    ledger::record(&fed.store, &fed.urls, author, activity, Effect::Post(post)).await?;
     fed.wake.notify_one();
     Ok(Published {
         object_id,
@@ -163,7 +149,17 @@ pub async fn follow(
         document.to_string(),
         Utc::now().naive_utc(),
     );
-    follows::request_follow(&fed.store, follower, &followee, activity).await?;
+    // A local followee answers here and now; a remote one by its inbox.
+    let answer = if followee.is_local() {
+        Some(answer_follow(fed, follower, &followee, &document).await?)
+    } else {
+        None
+    };
+    let effect = Effect::Follow {
+        followee: Box::new(followee),
+        answer,
+    };
+    ledger::record(&fed.store, &fed.urls, follower, activity, effect).await?;
     fed.wake.notify_one();
     Ok(id)
 }
@@ -180,7 +176,7 @@ pub async fn delete_note(
         .filter(|p| p.local && p.deleted_at.is_none())
         .ok_or_else(|| DomainError::NoSuchObject(object_id.to_owned()))?;
     let now = Utc::now().naive_utc();
-    let note: serde_json::Value = serde_json::from_str(&post.document).unwrap_or_default();
+    let note = stored_document(&post.ap_id, &post.document)?;
     let field = |name: &str| -> Vec<String> {
         note.get(name)
             .and_then(|v| serde_json::from_value(v.clone()).ok())
@@ -200,21 +196,10 @@ pub async fn delete_note(
         local: true,
         published: now,
     };
-    let mut follow_ups = Vec::new();
-    if let (Some(parent), Visibility::Public) = (&post.in_reply_to, post.visibility) {
-        let version = format!("deleted {}", timestamp(now));
-        follow_ups.extend(
-            webmentions::follow_up_for(&fed.store, object_id, parent, true, &version).await?,
-        );
-    }
-    posts::delete_local(
-        &fed.store,
-        author,
-        object_id.to_owned(),
-        activity,
-        follow_ups,
-    )
-    .await?;
+    let effect = Effect::DeletePost {
+        object_ap_id: object_id.to_owned(),
+    };
+    ledger::record(&fed.store, &fed.urls, author, activity, effect).await?;
     fed.wake.notify_one();
     Ok(id)
 }

@@ -83,8 +83,13 @@ fn first_text(item: &Value, property: &str) -> Option<String> {
         .filter(|t| !t.trim().is_empty())
 }
 
+/// The http(s) URLs of a property (others, `javascript:` first among them,
+/// are never stored).
 fn urls(item: &Value, property: &str) -> Vec<String> {
-    values(item, property).filter_map(as_url).collect()
+    values(item, property)
+        .filter_map(as_url)
+        .filter(|u| crate::urls::is_http_url(u))
+        .collect()
 }
 
 /// mf2 dates: ISO 8601 with or without a zone, or a date and time with a space.

@@ -6,7 +6,6 @@
 //! Otherwise the sender receives a Reject of its Create.
 
 use chrono::Utc;
-use serde_json::json;
 use url::Url;
 
 use super::discovery::{SendOutcome, send};
@@ -15,12 +14,11 @@ use crate::delivery::{BoxFuture, Job, JobHandler, JobOutcome};
 use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account};
 use crate::domain::actions::Action;
+use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::{self, NewActivity};
-use crate::domain::publish::{self, LocalEffect};
 use crate::domain::webmentions;
-use crate::federation::builders::timestamp;
-use crate::federation::context::ACTIVITYSTREAMS;
 use crate::federation::ctx::Federation;
+use crate::federation::documents::{ActivityDocument, ActivityKind, ActivityObject};
 
 /// The rel a site's home page uses to accept private notes.
 pub const PRIVATE_NOTES_REL: &str = "private-notes";
@@ -65,7 +63,11 @@ async fn accepts_private_notes(
     if !page.status.is_success() {
         return Ok(false);
     }
-    let document = mf2::parse(&String::from_utf8_lossy(&page.body), &page.final_url);
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    // A page over the parsing limits declares nothing.
+    let Ok(document) = mf2::parse_blocking(html, page.final_url, fed.mf2_limits).await else {
+        return Ok(false);
+    };
     Ok(!document.rel(PRIVATE_NOTES_REL).is_empty())
 }
 
@@ -145,26 +147,22 @@ async fn refuse(
 ) -> Result<(), DomainError> {
     let now = Utc::now().naive_utc();
     let id = fed.urls.mint("activities");
-    let document = json!({
-        "@context": ACTIVITYSTREAMS,
-        "id": id,
-        "type": "Reject",
-        "actor": proxy.actor_url,
-        "object": activity_id,
-        "to": [sender.actor_url],
-        "summary": "This site does not accept private notes.",
-        "published": timestamp(now),
-    });
+    let object = ActivityObject::Id(activity_id.to_owned());
+    let document = ActivityDocument::builder(ActivityKind::Reject, &id, &proxy.actor_url, object)
+        .to([sender.actor_url.clone()])
+        .summary("This site does not accept private notes.")
+        .published(now)
+        .build();
     let reject = NewActivity::minted(
         proxy,
         id,
         "Reject",
         Some(activity_id.to_owned()),
         vec![sender.actor_url.clone()],
-        document.to_string(),
+        document.to_json(),
         now,
     );
-    publish::publish(&fed.store, proxy, reject, LocalEffect::None).await?;
+    ledger::record(&fed.store, &fed.urls, proxy, reject, Effect::None).await?;
     fed.wake.notify_one();
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! is gone or no longer links.
 
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
 use super::convert::{Entry, EntryKind, entry_to_note, hentry_to_entry};
@@ -16,12 +16,14 @@ use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account, SiteProfile};
 use crate::domain::actions::Action;
 use crate::domain::audience::{PUBLIC, classify};
+use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::{self, NewActivity, NewPost, PostChanges};
-use crate::domain::publish::{self, LocalEffect};
 use crate::domain::webmentions::{self, Mention, MentionStatus};
-use crate::federation::builders::{build_create, build_delete, build_tombstone, timestamp};
-use crate::federation::context::ACTIVITYSTREAMS;
+use crate::federation::builders::{build_create, build_delete, build_tombstone};
 use crate::federation::ctx::Federation;
+use crate::federation::documents::{
+    ActivityDocument, ActivityKind, ActivityObject, build_updated_note, stored_document,
+};
 use crate::federation::fetch::FetchError;
 
 /// Largest source page read.
@@ -171,7 +173,20 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
         }
         return Ok(JobOutcome::Done);
     }
-    let document = mf2::parse(&html, &page.final_url);
+    let document = match mf2::parse_blocking(
+        html.into_owned(),
+        page.final_url.clone(),
+        fed.mf2_limits,
+    )
+    .await
+    {
+        Ok(document) => document,
+        Err(error) => {
+            let reason = format!("the source cannot be read: {error}");
+            record(fed, &mention, MentionStatus::Rejected, Some(&reason), None).await?;
+            return Ok(JobOutcome::Done);
+        }
+    };
     let entries = mf2::find_items(&document, "h-entry");
     let Some(entry_item) = entries
         .iter()
@@ -192,11 +207,22 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
         .await?;
         return Ok(JobOutcome::Done);
     };
-    let entry = hentry_to_entry(&entry_item.to_json());
-    let site = site_profile(fed, &document, entry_item, &source, &page.final_url).await;
+    let mut entry = hentry_to_entry(&entry_item.to_json());
+    // The page speaks for the site it was served from: the origin of the
+    // final URL after redirects, not of the URL the sender named (an open
+    // redirect on a victim's site must not make the page the victim's).
+    let same_site =
+        |url: &str| Url::parse(url).is_ok_and(|u| u.origin() == page.final_url.origin());
+    entry.url = entry.url.filter(|u| same_site(u));
+    let source_url = if same_site(&mention.source) {
+        mention.source.clone()
+    } else {
+        page.final_url.to_string()
+    };
+    let site = site_profile(fed, &document, entry_item, &page.final_url).await;
     let proxy = accounts::ensure_proxy(&fed.store, &fed.urls, site).await?;
-    let object = match publish_entry(fed, &proxy, &mention, entry).await {
-        Ok(object) => object,
+    let (object, recorded) = match publish_entry(fed, &proxy, &mention, entry, source_url).await {
+        Ok(published) => published,
         Err(DomainError::NotMember(room)) => {
             let reason = format!(
                 "not a member of the room {room} (banned, or awaiting the owner's approval)"
@@ -206,7 +232,9 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
         }
         Err(error) => return Err(error),
     };
-    record(fed, &mention, MentionStatus::Verified, None, Some(object)).await?;
+    if !recorded {
+        record(fed, &mention, MentionStatus::Verified, None, Some(object)).await?;
+    }
     fed.wake.notify_one();
     Ok(JobOutcome::Done)
 }
@@ -215,7 +243,9 @@ fn card_profile(card: &Item, origin: &Url) -> (Option<String>, Option<String>) {
     // An author URL elsewhere than the source's site is not trusted: a page
     // cannot speak for another site.
     let same_site = |url: &str| Url::parse(url).is_ok_and(|u| u.origin() == origin.origin());
-    let photo = card.first_url("photo");
+    let photo = card
+        .first_url("photo")
+        .filter(|u| crate::urls::is_http_url(u));
     let claims_elsewhere = card.first_url("url").is_some_and(|u| !same_site(&u));
     if claims_elsewhere {
         return (None, None);
@@ -224,19 +254,19 @@ fn card_profile(card: &Item, origin: &Url) -> (Option<String>, Option<String>) {
 }
 
 /// The author of the entry, per the authorship algorithm: on the page, on
-/// the author page it points to, else the site's home page.
+/// the author page it points to, else the site's home page. The site is the
+/// origin of `page_url`, where the page was finally served from.
 async fn site_profile(
     fed: &Federation,
     document: &mf2::Document,
     entry: &Item,
-    source: &Url,
     page_url: &Url,
 ) -> SiteProfile {
-    let mut origin = source.clone();
+    let mut origin = page_url.clone();
     origin.set_path("/");
     origin.set_query(None);
     origin.set_fragment(None);
-    let domain = crate::config::host_of(source).to_ascii_lowercase();
+    let domain = crate::config::host_of(page_url).to_ascii_lowercase();
     let mut profile = SiteProfile {
         site_url: origin.to_string(),
         domain,
@@ -273,7 +303,10 @@ async fn fetch_card(fed: &Federation, url: &str) -> Option<Item> {
     if !page.status.is_success() {
         return None;
     }
-    let document = mf2::parse(&String::from_utf8_lossy(&page.body), &page.final_url);
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    let document = mf2::parse_blocking(html, page.final_url.clone(), fed.mf2_limits)
+        .await
+        .ok()?;
     mf2::representative_hcard(&document, &page.final_url)
 }
 
@@ -288,69 +321,99 @@ async fn author_of(fed: &Federation, object: &str) -> Result<Option<String>, Dom
 }
 
 /// Publishes what the entry says, through the proxy; returns the id stored
-/// on the mention (the post, or the Like/Announce activity).
+/// on the mention (the post, or the Like/Announce activity), and whether
+/// the mention was marked verified in the same transaction as the activity.
 async fn publish_entry(
     fed: &Federation,
     proxy: &Account,
     mention: &Mention,
     entry: Entry,
-) -> Result<String, DomainError> {
+    page_url: String,
+) -> Result<(String, bool), DomainError> {
+    let verified = |object_ap_id: &str| ledger::Bookkeeping::MentionVerified {
+        mention_id: mention.id,
+        object_ap_id: object_ap_id.to_owned(),
+    };
     let now = Utc::now().naive_utc();
-    let source_url = entry.url.clone().unwrap_or_else(|| mention.source.clone());
+    let source_url = entry.url.clone().unwrap_or(page_url);
     let followers = proxy.followers_url.clone().unwrap_or_default();
     match &entry.kind {
         EntryKind::Like(object) | EntryKind::Announce(object) => {
             if let Some(existing) = mention.object_ap_id.clone() {
-                return Ok(existing);
+                return Ok((existing, false));
             }
             let author = author_of(fed, object).await?;
             let (kind, to, cc) = match entry.kind {
-                EntryKind::Like(_) => ("Like", author.into_iter().collect::<Vec<_>>(), Vec::new()),
+                EntryKind::Like(_) => (
+                    ActivityKind::Like,
+                    author.into_iter().collect::<Vec<_>>(),
+                    Vec::new(),
+                ),
                 _ => (
-                    "Announce",
+                    ActivityKind::Announce,
                     vec![PUBLIC.to_owned()],
                     [Some(followers), author].into_iter().flatten().collect(),
                 ),
             };
             let id = fed.urls.mint("activities");
-            let document = json!({
-                "@context": ACTIVITYSTREAMS, "id": id, "type": kind, "actor": proxy.actor_url,
-                "object": object, "to": to, "cc": cc, "url": source_url, "published": timestamp(now),
-            });
-            let addressees: Vec<String> = to.iter().chain(&cc).cloned().collect();
+            let document = ActivityDocument::builder(
+                kind,
+                &id,
+                &proxy.actor_url,
+                ActivityObject::Id(object.clone()),
+            )
+            .to(to)
+            .cc(cc)
+            .url(&source_url)
+            .published(now)
+            .build();
             let activity = NewActivity::minted(
                 proxy,
                 id.clone(),
-                kind,
+                kind.as_str(),
                 Some(object.clone()),
-                addressees,
-                document.to_string(),
+                document.addressees(),
+                document.to_json(),
                 now,
             );
-            publish::publish(
-                &fed.store,
-                proxy,
-                activity,
-                LocalEffect::React {
-                    object_ap_id: object.clone(),
-                },
-            )
-            .await?;
-            Ok(id)
+            let effect = Effect::React {
+                object_ap_id: object.clone(),
+            };
+            let kept = vec![verified(&id)];
+            ledger::record_with(&fed.store, &fed.urls, proxy, activity, effect, kept).await?;
+            Ok((id, true))
         }
         EntryKind::Note | EntryKind::Article => {
             if let Some(existing) = posts::find_by_source(&fed.store, &source_url, proxy.id).await?
             {
-                update_post(fed, proxy, &existing, &entry, now).await?;
-                return Ok(existing.ap_id);
+                let updated = update_post(
+                    fed,
+                    proxy,
+                    &existing,
+                    &entry,
+                    now,
+                    verified(&existing.ap_id),
+                )
+                .await?;
+                return Ok((existing.ap_id, updated));
             }
             // A reply to a room: the site joins it (through its proxy) and
             // posts to it; the room relays the post to its members.
             let room = room_addressed(fed, &mention.target, &entry.in_reply_to).await?;
             let mut entry = entry;
+            let mut kept = Vec::new();
             if let Some(room) = &room {
-                if !crate::rooms::membership::join(&fed.store, room, proxy).await? {
-                    return Err(DomainError::NotMember(room.username.clone()));
+                // An open room is joined with the post, in its transaction;
+                // a members-only one keeps the request for its owner.
+                if room.manually_approves_followers {
+                    if !crate::rooms::membership::join(&fed.store, room, proxy).await? {
+                        return Err(DomainError::NotMember(room.username.clone()));
+                    }
+                } else {
+                    kept.push(ledger::Bookkeeping::JoinOpenRoom {
+                        room_id: room.id,
+                        follow_ap_id: format!("{}#join-{}", proxy.actor_url, room.username),
+                    });
                 }
                 let room_urls = [
                     room.actor_url.clone(),
@@ -360,7 +423,7 @@ async fn publish_entry(
             }
             let mut cc = vec![followers];
             // A reply reaches the replied-to author and, as a thread's
-            // audience, that author's followers.
+            // audience, a local author's followers (inbox forwarding).
             for reply in &entry.in_reply_to {
                 if let Some(post) = posts::find_post(&fed.store, reply).await?
                     && let Some(author) = accounts::find_by_id(&fed.store, post.author_id).await?
@@ -427,8 +490,10 @@ async fn publish_entry(
                 local: true,
                 published: now,
             };
-            publish::publish(&fed.store, proxy, activity, LocalEffect::Post(post)).await?;
-            Ok(id)
+            kept.push(verified(&id));
+            let effect = Effect::Post(post);
+            ledger::record_with(&fed.store, &fed.urls, proxy, activity, effect, kept).await?;
+            Ok((id, true))
         }
     }
 }
@@ -462,25 +527,35 @@ async fn update_post(
     existing: &posts::Post,
     entry: &Entry,
     now: chrono::NaiveDateTime,
-) -> Result<(), DomainError> {
+    verified: ledger::Bookkeeping,
+) -> Result<bool, DomainError> {
     if existing.content == entry.content_html && existing.name == entry.name {
-        return Ok(());
+        return Ok(false);
     }
-    let mut document: Value = serde_json::from_str(&existing.document).unwrap_or_default();
-    document["content"] = json!(entry.content_html.clone().unwrap_or_default());
-    document["updated"] = json!(timestamp(now));
-    if let Some(name) = &entry.name {
-        document["name"] = json!(name);
-    }
-    let mut embedded = document.clone();
-    if let Some(map) = embedded.as_object_mut() {
-        map.remove("@context");
-    }
+    let stored = stored_document(&existing.ap_id, &existing.document)?;
+    let content = entry.content_html.clone().unwrap_or_default();
+    let document = build_updated_note(&stored, &content, entry.name.as_deref(), now);
     let id = fed.urls.mint("activities");
-    let update = json!({
-        "@context": ACTIVITYSTREAMS, "id": id, "type": "Update", "actor": proxy.actor_url,
-        "object": embedded, "to": document["to"], "cc": document["cc"], "published": timestamp(now),
-    });
+    let listed = |field: &str| -> Vec<String> {
+        document
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    let update = ActivityDocument::builder(
+        ActivityKind::Update,
+        &id,
+        &proxy.actor_url,
+        ActivityObject::embed(document.clone()),
+    )
+    .to(listed("to"))
+    .cc(listed("cc"))
+    .published(now)
+    .build();
     let activity = NewActivity {
         ap_id: id,
         kind: "Update".into(),
@@ -488,7 +563,7 @@ async fn update_post(
         object_ap_id: Some(existing.ap_id.clone()),
         addressees: existing.addressees.clone(),
         visibility: existing.visibility,
-        document: update.to_string(),
+        document: update.to_json(),
         local: true,
         published: now,
     };
@@ -499,16 +574,13 @@ async fn update_post(
         document: document.to_string(),
         updated: now,
     };
-    publish::publish(
-        &fed.store,
-        proxy,
-        activity,
-        LocalEffect::UpdatePost {
-            object_ap_id: existing.ap_id.clone(),
-            changes,
-        },
-    )
-    .await
+    let effect = Effect::UpdatePost {
+        object_ap_id: existing.ap_id.clone(),
+        changes,
+    };
+    let kept = vec![verified];
+    ledger::record_with(&fed.store, &fed.urls, proxy, activity, effect, kept).await?;
+    Ok(true)
 }
 
 /// The source is gone or no longer links: what it made here is withdrawn
@@ -545,20 +617,20 @@ async fn withdraw(fed: &Federation, mention: &Mention, reason: &str) -> Result<(
             local: true,
             published: now,
         };
-        posts::delete_local(&fed.store, &proxy, made.clone(), delete, Vec::new()).await?;
+        let effect = Effect::DeletePost {
+            object_ap_id: made.clone(),
+        };
+        ledger::record(&fed.store, &fed.urls, &proxy, delete, effect).await?;
     } else if let Some(reaction) = posts::find_activity(&fed.store, &made).await?
         && matches!(reaction.kind.as_str(), "Like" | "Announce")
         && let Some(proxy) = accounts::find_by_id(&fed.store, reaction.actor_id).await?
     {
         let id = fed.urls.mint("activities");
-        let mut object: Value = serde_json::from_str(&reaction.document).unwrap_or_default();
-        if let Some(map) = object.as_object_mut() {
-            map.remove("@context");
-        }
-        let document = json!({
-            "@context": ACTIVITYSTREAMS, "id": id, "type": "Undo", "actor": proxy.actor_url,
-            "object": object, "to": reaction.addressees, "published": timestamp(now),
-        });
+        let object = ActivityObject::embed(stored_document(&reaction.ap_id, &reaction.document)?);
+        let document = ActivityDocument::builder(ActivityKind::Undo, &id, &proxy.actor_url, object)
+            .to(reaction.addressees.clone())
+            .published(now)
+            .build();
         let undo = NewActivity {
             ap_id: id,
             kind: "Undo".into(),
@@ -566,21 +638,15 @@ async fn withdraw(fed: &Federation, mention: &Mention, reason: &str) -> Result<(
             object_ap_id: Some(made.clone()),
             addressees: reaction.addressees.clone(),
             visibility: reaction.visibility,
-            document: document.to_string(),
+            document: document.to_json(),
             local: true,
             published: now,
         };
-        match publish::publish(
-            &fed.store,
-            &proxy,
-            undo,
-            LocalEffect::Unreact {
-                reaction_ap_id: made.clone(),
-            },
-        )
-        .await
-        {
-            Ok(()) | Err(DomainError::NoSuchObject(_)) => {}
+        let effect = Effect::Unreact {
+            reaction_ap_id: made.clone(),
+        };
+        match ledger::record(&fed.store, &fed.urls, &proxy, undo, effect).await {
+            Ok(_) | Err(DomainError::NoSuchObject(_)) => {}
             Err(error) => return Err(error),
         }
     }

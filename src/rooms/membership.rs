@@ -1,50 +1,17 @@
 //! Who is in a room: members post, the owner approves, removes and bans.
 
 use chrono::Utc;
-use serde_json::json;
 
 use crate::domain::DomainError;
-use crate::domain::accounts::{Account, AccountKind};
-use crate::domain::actions::Action;
+use crate::domain::accounts::Account;
 use crate::domain::audience::Visibility;
+use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::NewActivity;
-use crate::domain::publish::{self, LocalEffect};
-use crate::federation::builders::timestamp;
-use crate::federation::context::ACTIVITYSTREAMS;
+use crate::domain::route;
 use crate::federation::ctx::Federation;
+use crate::federation::documents::{ActivityDocument, ActivityKind, ActivityObject};
 use crate::store::accounts as account_rows;
-use crate::store::{AnyConnection, Store, blocks, follows};
-
-/// The relays a member's activity addressed to rooms calls for; refuses a
-/// sender who is not a member (or is banned) of an addressed room.
-pub fn relays_for(
-    conn: &mut AnyConnection,
-    sender: &Account,
-    addressees: &[String],
-    activity_ap_id: &str,
-) -> Result<Vec<Action>, DomainError> {
-    let mut relays = Vec::new();
-    for address in addressees {
-        let Some(room) = account_rows::find_by_actor_url(conn, address)?
-            .filter(|a| a.domain.is_none() && a.kind == AccountKind::Group.as_str())
-        else {
-            continue;
-        };
-        if room.id == sender.id {
-            continue;
-        }
-        let member = follows::find(conn, sender.id, room.id)?.is_some_and(|f| f.accepted)
-            && !blocks::exists(conn, room.id, sender.id)?;
-        if !member {
-            return Err(DomainError::NotMember(room.username));
-        }
-        relays.push(Action::RoomRelay {
-            room_id: room.id,
-            activity: activity_ap_id.to_owned(),
-        });
-    }
-    Ok(relays)
-}
+use crate::store::{Store, blocks, follows, websub};
 
 /// Members of a room (accepted follows).
 pub async fn member_count(store: &Store, room_id: i64) -> Result<i64, DomainError> {
@@ -53,15 +20,10 @@ pub async fn member_count(store: &Store, room_id: i64) -> Result<i64, DomainErro
         .len() as i64)
 }
 
-/// Whether `account` is a member of `room` (and not banned).
+/// Whether `account` may post in `room`: a member not banned, or its owner.
 pub async fn is_member(store: &Store, room_id: i64, account_id: i64) -> Result<bool, DomainError> {
     store
-        .run(move |conn| {
-            Ok(
-                follows::find(conn, account_id, room_id)?.is_some_and(|f| f.accepted)
-                    && !blocks::exists(conn, room_id, account_id)?,
-            )
-        })
+        .run(move |conn| Ok(route::may_post_in_room(conn, room_id, account_id)?))
         .await
 }
 
@@ -93,39 +55,44 @@ pub async fn join(store: &Store, room: &Account, member: &Account) -> Result<boo
         .await
 }
 
-/// A member leaves (or is removed from) a room.
+/// A member leaves (or is removed from) a room: its membership and, for a
+/// site, every subscription it holds to the room's feed end.
 pub async fn leave(store: &Store, room_id: i64, member_id: i64) -> Result<bool, DomainError> {
     store
-        .run(move |conn| Ok(follows::delete(conn, member_id, room_id)? > 0))
+        .run(move |conn| {
+            crate::store::write_transaction(conn, |conn| {
+                let site = account_rows::find(conn, member_id)?.and_then(|a| a.site_url);
+                if let Some(site) = site {
+                    websub::delete_for_site(conn, room_id, &site)?;
+                }
+                Ok(follows::delete(conn, member_id, room_id)? > 0)
+            })
+        })
         .await
 }
 
 fn answer(
     fed: &Federation,
     room: &Account,
-    kind: &str,
-    object: serde_json::Value,
+    kind: ActivityKind,
+    object: &str,
     member: &Account,
 ) -> NewActivity {
     let now = Utc::now().naive_utc();
     let id = fed.urls.mint("activities");
-    let document = json!({
-        "@context": ACTIVITYSTREAMS,
-        "id": id,
-        "type": kind,
-        "actor": room.actor_url,
-        "object": object,
-        "to": [member.actor_url],
-        "published": timestamp(now),
-    });
+    let object = ActivityObject::Id(object.to_owned());
+    let document = ActivityDocument::builder(kind, &id, &room.actor_url, object)
+        .to([member.actor_url.clone()])
+        .published(now)
+        .build();
     NewActivity {
         ap_id: id,
-        kind: kind.to_owned(),
+        kind: kind.as_str().to_owned(),
         actor_id: room.id,
         object_ap_id: None,
         addressees: vec![member.actor_url.clone()],
         visibility: Visibility::Direct,
-        document: document.to_string(),
+        document: document.to_json(),
         local: true,
         published: now,
     }
@@ -150,12 +117,18 @@ pub async fn approve(
             member.actor_url
         )));
     };
-    let accept = answer(fed, room, "Accept", json!(follow.follow_ap_id), member);
-    let effect = LocalEffect::AnswerFollow {
+    let accept = answer(
+        fed,
+        room,
+        ActivityKind::Accept,
+        &follow.follow_ap_id,
+        member,
+    );
+    let effect = Effect::AnswerFollow {
         follow_ap_id: follow.follow_ap_id,
         accept: true,
     };
-    publish::publish(&fed.store, room, accept, effect).await?;
+    ledger::record(&fed.store, &fed.urls, room, accept, effect).await?;
     fed.wake.notify_one();
     Ok(())
 }
@@ -163,16 +136,11 @@ pub async fn approve(
 /// The owner bans a member: membership ends, their posts are refused, and
 /// they are told with a Block.
 pub async fn ban(fed: &Federation, room: &Account, member: &Account) -> Result<(), DomainError> {
-    let block = answer(fed, room, "Block", json!(member.actor_url), member);
-    publish::publish(
-        &fed.store,
-        room,
-        block,
-        LocalEffect::Block {
-            blocked_id: member.id,
-        },
-    )
-    .await?;
+    let block = answer(fed, room, ActivityKind::Block, &member.actor_url, member);
+    let effect = Effect::Block {
+        blocked_id: member.id,
+    };
+    ledger::record(&fed.store, &fed.urls, room, block, effect).await?;
     fed.wake.notify_one();
     Ok(())
 }

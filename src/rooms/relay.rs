@@ -2,20 +2,20 @@
 //! announced by the room to all its members, whole and with `audience` =
 //! the room, and the room's feed is pushed to its WebSub subscribers.
 
-use chrono::Utc;
-use serde_json::{Value, json};
+use chrono::{NaiveDateTime, Utc};
+use serde_json::Value;
 
 use crate::delivery::{BoxFuture, Job, JobHandler, JobOutcome};
 use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account};
 use crate::domain::actions::Action;
 use crate::domain::audience::PUBLIC;
+use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::{self, NewActivity, Post};
-use crate::domain::publish::{self, LocalEffect};
-use crate::federation::builders::timestamp;
-use crate::federation::context::ACTIVITYSTREAMS;
 use crate::federation::ctx::Federation;
-use crate::store::websub as subscriptions;
+use crate::federation::documents::{
+    ActivityDocument, ActivityKind, ActivityObject, stored_document,
+};
 
 /// Runs `room_relay` jobs.
 pub struct Relay(pub Federation);
@@ -41,30 +41,27 @@ impl JobHandler for Relay {
     }
 }
 
-/// The Announce of `activity` by `room`.
-pub fn build_room_announce(id: &str, room: &Account, activity: &Value, published: &str) -> Value {
-    let mut object = activity.clone();
-    if let Some(map) = object.as_object_mut() {
-        map.remove("@context");
-        map.remove("signature");
-    }
-    let followers = room.followers_url.clone().unwrap_or_default();
-    let cc: Vec<&str> = if room.manually_approves_followers {
-        vec![]
-    } else {
-        vec![PUBLIC]
-    };
-    json!({
-        "@context": ACTIVITYSTREAMS,
-        "id": id,
-        "type": "Announce",
-        "actor": room.actor_url,
-        "object": object,
-        "to": [followers],
-        "cc": cc,
-        "audience": room.actor_url,
-        "published": published,
-    })
+/// The Announce of `activity` by `room` (FEP-1b12): the whole activity,
+/// to the room's followers (and the public, for an open room), with the
+/// room as `audience`.
+pub fn build_room_announce(
+    id: &str,
+    room: &Account,
+    activity: Value,
+    published: NaiveDateTime,
+) -> ActivityDocument {
+    let cc = (!room.manually_approves_followers).then(|| PUBLIC.to_owned());
+    ActivityDocument::builder(
+        ActivityKind::Announce,
+        id,
+        &room.actor_url,
+        ActivityObject::embed(activity),
+    )
+    .to(room.followers_url.clone())
+    .cc(cc)
+    .audience(&room.actor_url)
+    .published(published)
+    .build()
 }
 
 async fn relay(
@@ -82,35 +79,30 @@ async fn relay(
             error: "the activity is gone".into(),
         });
     };
-    let document: Value = serde_json::from_str(&activity.document).unwrap_or_default();
+    let document = match stored_document(&activity.ap_id, &activity.document) {
+        Ok(document) => document,
+        Err(error) => {
+            tracing::error!(%error, room = room.actor_url, "cannot relay");
+            return Ok(JobOutcome::Fail {
+                error: error.to_string(),
+            });
+        }
+    };
     let now = Utc::now().naive_utc();
     let id = fed.urls.mint("activities");
-    let announce = build_room_announce(&id, &room, &document, &timestamp(now));
-    let addressees: Vec<String> = crate::federation::wire::addressees(&announce);
-    let subscribers = {
-        fed.store
-            .run(move |conn| {
-                Ok::<_, DomainError>(subscriptions::active_for_room(conn, room_id, now)?)
-            })
-            .await?
-    };
-    let pushes: Vec<Action> = subscribers
-        .iter()
-        .map(|s| Action::WebSubDeliver {
-            subscription_id: s.id,
-            version: id.clone(),
-        })
-        .collect();
+    let announce = build_room_announce(&id, &room, document, now);
     let new = NewActivity::minted(
         &room,
         id.clone(),
         "Announce",
         Some(activity.ap_id.clone()),
-        addressees,
-        announce.to_string(),
+        announce.addressees(),
+        announce.to_json(),
         now,
     );
-    publish::publish_with(&fed.store, &room, new, LocalEffect::None, pushes).await?;
+    // The ledger routes the Announce: to the members, and the room's feed
+    // to its WebSub subscribers.
+    ledger::record(&fed.store, &fed.urls, &room, new, Effect::None).await?;
     fed.wake.notify_one();
     Ok(JobOutcome::Done)
 }

@@ -56,3 +56,27 @@ pub fn count(conn: &mut AnyConnection, account_id: i64) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// Takes these activities (by id) out of every inbox.
+pub fn unfile(conn: &mut AnyConnection, activity_ap_ids: &[String]) -> QueryResult<usize> {
+    let ids = activities::table
+        .filter(activities::ap_id.eq_any(activity_ap_ids))
+        .select(activities::id);
+    diesel::delete(inbox_items::table.filter(inbox_items::activity_id.eq_any(ids))).execute(conn)
+}
+
+/// Takes every activity about `object_ap_id` out of every inbox: its
+/// Create, Updates and reactions, and the Announces of those (a room's
+/// relay).
+pub fn unfile_about(conn: &mut AnyConnection, object_ap_id: &str) -> QueryResult<usize> {
+    let mut about: Vec<String> = activities::table
+        .filter(activities::object_ap_id.eq(object_ap_id))
+        .select(activities::ap_id)
+        .load(conn)?;
+    let relays: Vec<String> = activities::table
+        .filter(activities::object_ap_id.eq_any(&about))
+        .select(activities::ap_id)
+        .load(conn)?;
+    about.extend(relays);
+    unfile(conn, &about)
+}

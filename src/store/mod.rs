@@ -9,6 +9,7 @@ pub mod domain_blocks;
 pub mod follows;
 pub mod inbox_items;
 pub mod jobs;
+pub mod login_failures;
 pub mod media;
 pub mod oauth;
 pub mod objects;

@@ -140,6 +140,15 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        crashes -> Integer,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        subject -> Text,
+        failed_at -> Timestamp,
     }
 }
 
@@ -157,6 +166,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     inbox_items,
     jobs,
+    login_failures,
     oauth_clients,
     oauth_grants,
     webmentions,

@@ -80,3 +80,30 @@ pub fn active_for_room(
         .select(SubscriptionRow::as_select())
         .load(conn)
 }
+
+/// Ends every subscription to a room's feed whose callback is on the
+/// origin of `site_url` (a member site that left or was removed).
+pub fn delete_for_site(
+    conn: &mut AnyConnection,
+    room_id: i64,
+    site_url: &str,
+) -> QueryResult<usize> {
+    let Ok(site) = url::Url::parse(site_url) else {
+        return Ok(0);
+    };
+    let held: Vec<(i64, String)> = subs::table
+        .filter(subs::room_id.eq(room_id))
+        .select((subs::id, subs::callback))
+        .load(conn)?;
+    let ids: Vec<i64> = held
+        .into_iter()
+        .filter(|(_, callback)| {
+            url::Url::parse(callback).is_ok_and(|c| c.origin() == site.origin())
+        })
+        .map(|(id, _)| id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(subs::table.filter(subs::id.eq_any(ids))).execute(conn)
+}

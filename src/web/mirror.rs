@@ -108,10 +108,7 @@ pub async fn mirror(
     State(state): State<AppState>,
     Query(query): Query<MirrorQuery>,
 ) -> Result<Response, WebError> {
-    let Some(post) = posts::find_post(&state.store, &query.id)
-        .await?
-        .filter(|p| p.visibility == Visibility::Public)
-    else {
+    let Some(post) = posts::find_shown_post(&state.store, &query.id).await? else {
         return reaction_mirror(&state, &query.id).await;
     };
     if post.deleted_at.is_some() {

@@ -4,6 +4,7 @@
 mod actors;
 pub mod auth;
 mod client;
+pub mod client_address;
 mod collections;
 pub mod error;
 mod health;
@@ -16,6 +17,7 @@ pub mod negotiate;
 mod oauth;
 mod objects;
 mod pages;
+pub mod serve;
 pub mod signed;
 mod webmention;
 mod websub;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub urls: Urls,
     pub config: Arc<Config>,
     pub fed: Federation,
+    /// The login form's limits (argon2 slots, failure counts).
+    pub logins: crate::domain::logins::LoginGuard,
 }
 
 impl AppState {
@@ -52,14 +56,25 @@ impl AppState {
         AppState {
             urls: fed.urls.clone(),
             store: fed.store.clone(),
+            logins: crate::domain::logins::LoginGuard::new(
+                config.login_concurrency,
+                config.login_max_failures,
+            ),
             config: Arc::new(config),
             fed,
         }
     }
 }
 
+/// The `Content-Security-Policy` of every HTML page: no scripts at all,
+/// the pages' own inline styles, images and media from the web. Should a
+/// foreign link or markup get past the sanitizer, it still cannot run.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; \
+img-src http: https: data:; media-src http: https:; base-uri 'none'; object-src 'none'";
+
 /// Every HTML page advertises the Webmention endpoint in a `Link` header
-/// (the templates carry the matching `<link rel="webmention">`).
+/// (the templates carry the matching `<link rel="webmention">`) and gets
+/// [`PAGE_CSP`] unless it set a stricter policy of its own.
 async fn advertise_webmention(
     axum::extract::State(state): axum::extract::State<AppState>,
     mut response: axum::response::Response,
@@ -69,6 +84,16 @@ async fn advertise_webmention(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
+    if is_html
+        && !response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_SECURITY_POLICY)
+    {
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(PAGE_CSP),
+        );
+    }
     if is_html
         && let Ok(value) = axum::http::HeaderValue::from_str(&format!(
             "<{}>; rel=\"webmention\"",

@@ -11,7 +11,7 @@ use crate::domain::accounts::{Account, AccountKind};
 use crate::domain::instance::{Directory, ProfileFacts};
 use crate::domain::posts::Post;
 use crate::federation::builders::timestamp;
-use crate::urls::Urls;
+use crate::urls::{Urls, http_url};
 
 /// The profile of a user or room: an h-card.
 #[derive(Template)]
@@ -69,10 +69,7 @@ impl ProfilePage {
     pub fn of(account: &Account, urls: &Urls, facts: &ProfileFacts) -> Self {
         let host = urls.host();
         ProfilePage {
-            photo: account
-                .avatar_url
-                .clone()
-                .unwrap_or_else(|| urls.default_avatar()),
+            photo: http_url(account.avatar_url.as_deref()).unwrap_or_else(|| urls.default_avatar()),
             has_photo: account.avatar_url.is_some(),
             header: account.header_url.clone(),
             followers: facts.followers,
@@ -102,9 +99,7 @@ impl ProfilePage {
                 AccountKind::Group => "Room",
                 _ => "Person",
             },
-            profile_url: account
-                .profile_url
-                .clone()
+            profile_url: http_url(account.profile_url.as_deref())
                 .unwrap_or_else(|| account.actor_url.clone()),
             actor_url: account.actor_url.clone(),
             note_paragraphs: account
@@ -154,7 +149,11 @@ pub struct EntryView {
 
 impl EntryView {
     pub fn of(post: &Post, author: &Account) -> Self {
-        let document: serde_json::Value = serde_json::from_str(&post.document).unwrap_or_default();
+        // A page still shows a post whose stored document is unreadable,
+        // without its categories; the fault is logged.
+        let document = crate::federation::documents::stored_document(&post.ap_id, &post.document)
+            .inspect_err(|error| tracing::error!(%error, "showing a post without its tags"))
+            .unwrap_or(serde_json::Value::Null);
         let categories = document
             .get("tag")
             .and_then(serde_json::Value::as_array)
@@ -169,9 +168,7 @@ impl EntryView {
         let summary_text: String = text.chars().take(80).collect();
         let excerpt = excerpt(&text, 240);
         EntryView {
-            url: post
-                .url
-                .clone()
+            url: http_url(post.url.as_deref())
                 .filter(|_| !post.local)
                 .unwrap_or_else(|| post.ap_id.clone()),
             name: post.name.clone(),
@@ -181,16 +178,14 @@ impl EntryView {
             published: timestamp(post.published),
             published_text: post.published.format("%Y-%m-%d %H:%M UTC").to_string(),
             updated: post.updated.map(timestamp),
-            in_reply_to: post.in_reply_to.clone(),
+            in_reply_to: http_url(post.in_reply_to.as_deref()),
             like_of: None,
             repost_of: None,
             categories,
             author_name: author.shown_name().to_owned(),
-            author_url: author
-                .profile_url
-                .clone()
+            author_url: http_url(author.profile_url.as_deref())
                 .unwrap_or_else(|| author.actor_url.clone()),
-            author_photo: author.avatar_url.clone(),
+            author_photo: http_url(author.avatar_url.as_deref()),
         }
     }
 }
@@ -311,10 +306,7 @@ impl HomePage {
                 .profile_url
                 .clone()
                 .unwrap_or_else(|| account.actor_url.clone()),
-            photo: account
-                .avatar_url
-                .clone()
-                .unwrap_or_else(|| urls.default_avatar()),
+            photo: http_url(account.avatar_url.as_deref()).unwrap_or_else(|| urls.default_avatar()),
             label: (account.kind == AccountKind::Group && account.manually_approves_followers)
                 .then_some("members only"),
         };

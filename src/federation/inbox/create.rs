@@ -1,12 +1,12 @@
-//! Create{Note|Article}: store the post and file it for the local accounts
-//! it reaches.
+//! Create{Note|Article}: the post, recorded by the ledger (which routes it
+//! to the local accounts it reaches, rooms and sites).
 
 use chrono::Utc;
 
 use super::{Inbound, InboxError, embedded_object};
 use crate::domain::audience::classify;
-use crate::domain::posts::{self, Applied, NewPost};
-use crate::domain::webmentions;
+use crate::domain::ledger::{self, Effect};
+use crate::domain::posts::{Applied, NewPost};
 use crate::federation::sanitize::sanitize_html;
 use crate::federation::wire::{self, field_id, text, type_of};
 
@@ -44,11 +44,11 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
         content: text(object, "content").map(sanitize_html),
         summary: text(object, "summary").map(sanitize_html),
         name: text(object, "name").map(str::to_owned),
-        in_reply_to: field_id(object, "inReplyTo").map(str::to_owned),
+        in_reply_to: crate::urls::http_url(field_id(object, "inReplyTo")),
         context: field_id(object, "context")
             .or_else(|| field_id(object, "conversation"))
             .map(str::to_owned),
-        url: field_id(object, "url").map(str::to_owned),
+        url: crate::urls::http_url(field_id(object, "url")),
         addressees: addressees.clone(),
         visibility,
         document: object.to_string(),
@@ -56,47 +56,17 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
         published: wire::datetime(object, "published").unwrap_or_else(|| Utc::now().naive_utc()),
     };
     let mut activity = inbound.to_new_activity(Some(id));
-    let addressees_for_sites = addressees.clone();
-    let activity_id = activity.ap_id.clone();
     activity.addressees = addressees;
     activity.visibility = visibility;
-    // A public reply to a post that came from a site goes back to the site
-    // as a Webmention from our mirror of it.
-    let mut follow_ups = Vec::new();
-    if let (Some(parent), crate::domain::audience::Visibility::Public) =
-        (&post.in_reply_to, visibility)
-    {
-        let source = inbound.fed.urls.mirror(id);
-        let version = crate::federation::builders::timestamp(post.published);
-        follow_ups.extend(
-            webmentions::follow_up_for(&inbound.fed.store, &source, parent, false, &version)
-                .await?,
-        );
-    }
-    // A direct note to a site's proxy is handed to the site, or refused.
-    if visibility == crate::domain::audience::Visibility::Direct {
-        for address in &addressees_for_sites {
-            if let Some(proxy) =
-                crate::domain::accounts::find_by_actor_url(&inbound.fed.store, address)
-                    .await?
-                    .filter(|a| a.is_local() && a.site_url.is_some())
-            {
-                follow_ups.push(crate::domain::actions::Action::PrivateNoteToSite {
-                    activity: activity_id.clone(),
-                    proxy_id: proxy.id,
-                    sender_id: inbound.actor.id,
-                });
-            }
-        }
-    }
-    let applied = posts::receive_create(
-        &inbound.fed.store,
+    let fed = inbound.fed;
+    let applied = ledger::record(
+        &fed.store,
+        &fed.urls,
         inbound.actor,
         activity,
-        post,
-        follow_ups,
+        Effect::Post(post),
     )
     .await?;
-    inbound.fed.wake.notify_one();
+    fed.wake.notify_one();
     Ok(applied)
 }

@@ -1,10 +1,9 @@
-//! Delete: a post by its author becomes a tombstone.
+//! Delete: a post by its author becomes a tombstone and leaves every inbox
+//! it was filed in.
 
 use super::{Inbound, InboxError};
-use crate::domain::audience::Visibility;
-use crate::domain::posts::{self, Applied};
-use crate::domain::webmentions;
-use crate::federation::builders::timestamp;
+use crate::domain::ledger::{self, Effect};
+use crate::domain::posts::Applied;
 use crate::federation::wire::field_id;
 
 pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError> {
@@ -15,28 +14,11 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
         return Ok(Applied::Ignored);
     }
     let activity = inbound.to_new_activity(Some(id));
-    // A mirrored reply that was sent to a site as a Webmention is sent
-    // again: the mirror now answers 410.
-    let mut follow_ups = Vec::new();
-    if let Some(post) = posts::find_post(&inbound.fed.store, id).await?
-        && post.visibility == Visibility::Public
-        && let Some(parent) = &post.in_reply_to
-    {
-        let source = inbound.fed.urls.mirror(id);
-        let version = format!("deleted {}", timestamp(activity.published));
-        follow_ups.extend(
-            webmentions::follow_up_for(&inbound.fed.store, &source, parent, false, &version)
-                .await?,
-        );
-    }
-    let applied = posts::receive_delete(
-        &inbound.fed.store,
-        inbound.actor,
-        activity,
-        id.to_owned(),
-        follow_ups,
-    )
-    .await?;
-    inbound.fed.wake.notify_one();
+    let effect = Effect::DeletePost {
+        object_ap_id: id.to_owned(),
+    };
+    let fed = inbound.fed;
+    let applied = ledger::record(&fed.store, &fed.urls, inbound.actor, activity, effect).await?;
+    fed.wake.notify_one();
     Ok(applied)
 }

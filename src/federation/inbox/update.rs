@@ -3,7 +3,8 @@
 use chrono::Utc;
 
 use super::{Inbound, InboxError, embedded_object};
-use crate::domain::posts::{self, Applied, PostChanges};
+use crate::domain::ledger::{self, Effect};
+use crate::domain::posts::{Applied, PostChanges};
 use crate::federation::resolve;
 use crate::federation::sanitize::sanitize_html;
 use crate::federation::wire::{self, text, type_of};
@@ -33,12 +34,12 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
         updated: wire::datetime(object, "updated").unwrap_or_else(|| Utc::now().naive_utc()),
     };
     let activity = inbound.to_new_activity(Some(id));
-    Ok(posts::receive_update(
-        &inbound.fed.store,
-        inbound.actor,
-        activity,
-        id.to_owned(),
+    let effect = Effect::UpdatePost {
+        object_ap_id: id.to_owned(),
         changes,
-    )
-    .await?)
+    };
+    let fed = inbound.fed;
+    let applied = ledger::record(&fed.store, &fed.urls, inbound.actor, activity, effect).await?;
+    fed.wake.notify_one();
+    Ok(applied)
 }
