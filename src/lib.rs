@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod domain;
 pub mod federation;
 pub mod indieweb;
+pub mod mastodon;
 pub mod metrics;
 pub mod rooms;
 pub mod server;

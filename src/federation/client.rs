@@ -227,6 +227,7 @@ async fn create(
         to,
         cc,
         in_reply_to: field_id(object, "inReplyTo").map(str::to_owned),
+        ..Default::default()
     };
     Ok(outbox::publish_note(fed, author, draft).await?.activity_id)
 }

@@ -8,6 +8,7 @@ mod connection;
 pub mod follows;
 pub mod inbox_items;
 pub mod jobs;
+pub mod mastodon;
 pub mod oauth;
 pub mod objects;
 pub mod private_pages;

@@ -3,6 +3,7 @@
 //! the real server bound to port 0 on loopback.
 #![allow(dead_code)]
 
+pub mod masto;
 pub mod sink;
 pub mod site;
 
