@@ -85,6 +85,7 @@ pub async fn v2(State(state): State<AppState>) -> Result<Response, WebError> {
     let usage = instance::usage(&state.store).await?;
     Ok(json(&json!({
         "domain": state.urls.host(),
+        "api_versions": { "mastodon": 2 },
         "title": "Estuary",
         "version": version(),
         "source_url": state.urls.origin(),

@@ -19,7 +19,7 @@ use axum::http::header::{AUTHORIZATION, LINK};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
 use super::AppState;
@@ -31,85 +31,95 @@ use crate::federation::outbox::PublishError;
 
 /// The API's routes (merged into the application's router).
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/instance", get(instance::v1))
-        .route("/api/v2/instance", get(instance::v2))
-        .route("/api/v1/instance/peers", get(stubs::empty_list))
-        .route("/api/v1/instance/rules", get(stubs::empty_list))
-        .route("/api/v1/instance/activity", get(stubs::empty_list))
-        .route(
+    let routes: Vec<(&str, MethodRouter<AppState>)> = vec![
+        ("/api/v1/instance", get(instance::v1)),
+        ("/api/v2/instance", get(instance::v2)),
+        ("/api/v1/instance/peers", get(stubs::empty_list)),
+        ("/api/v1/instance/rules", get(stubs::empty_list)),
+        ("/api/v1/instance/activity", get(stubs::empty_list)),
+        (
             crate::mastodon::convert::DEFAULT_AVATAR_PATH,
             get(instance::avatar),
-        )
-        .route("/api/v1/apps", post(apps::create))
-        .route(
+        ),
+        ("/api/v1/apps", post(apps::create)),
+        (
             "/api/v1/accounts/verify_credentials",
             get(accounts::verify_credentials),
-        )
-        .route("/api/v1/accounts/lookup", get(accounts::lookup))
-        .route(
+        ),
+        ("/api/v1/accounts/lookup", get(accounts::lookup)),
+        (
             "/api/v1/accounts/relationships",
             get(accounts::relationships),
-        )
-        .route("/api/v1/accounts/search", get(accounts::search_accounts))
-        .route("/api/v1/accounts/{id}", get(accounts::show))
-        .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
-        .route("/api/v1/accounts/{id}/followers", get(accounts::followers))
-        .route("/api/v1/accounts/{id}/following", get(accounts::following))
-        .route("/api/v1/accounts/{id}/follow", post(accounts::follow))
-        .route("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow))
-        .route("/api/v1/accounts/{id}/block", post(accounts::block))
-        .route("/api/v1/accounts/{id}/unblock", post(accounts::unblock))
-        .route("/api/v2/search", get(accounts::search))
-        .route("/api/v1/statuses", post(statuses::create))
-        .route(
+        ),
+        ("/api/v1/accounts/search", get(accounts::search_accounts)),
+        ("/api/v1/accounts/{id}", get(accounts::show)),
+        ("/api/v1/accounts/{id}/statuses", get(accounts::statuses)),
+        ("/api/v1/accounts/{id}/followers", get(accounts::followers)),
+        ("/api/v1/accounts/{id}/following", get(accounts::following)),
+        ("/api/v1/accounts/{id}/follow", post(accounts::follow)),
+        ("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow)),
+        ("/api/v1/accounts/{id}/block", post(accounts::block)),
+        ("/api/v1/accounts/{id}/unblock", post(accounts::unblock)),
+        ("/api/v2/search", get(accounts::search)),
+        ("/api/v1/statuses", post(statuses::create)),
+        (
             "/api/v1/statuses/{id}",
             get(statuses::show).delete(statuses::delete),
-        )
-        .route("/api/v1/statuses/{id}/context", get(statuses::context))
-        .route("/api/v1/statuses/{id}/favourite", post(statuses::favourite))
-        .route(
+        ),
+        ("/api/v1/statuses/{id}/context", get(statuses::context)),
+        ("/api/v1/statuses/{id}/favourite", post(statuses::favourite)),
+        (
             "/api/v1/statuses/{id}/unfavourite",
             post(statuses::unfavourite),
-        )
-        .route("/api/v1/statuses/{id}/reblog", post(statuses::reblog))
-        .route("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog))
-        .route("/api/v1/timelines/home", get(timelines::home))
-        .route("/api/v1/timelines/public", get(timelines::public))
-        .route("/api/v1/notifications", get(notifications::list))
-        .route("/api/v1/notifications/{id}", get(notifications::show))
-        .route(
+        ),
+        ("/api/v1/statuses/{id}/reblog", post(statuses::reblog)),
+        ("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog)),
+        ("/api/v1/timelines/home", get(timelines::home)),
+        ("/api/v1/timelines/public", get(timelines::public)),
+        ("/api/v1/notifications", get(notifications::list)),
+        ("/api/v1/notifications/{id}", get(notifications::show)),
+        (
             "/api/v1/notifications/{id}/dismiss",
             post(notifications::dismiss),
-        )
-        .route("/api/v1/conversations", get(conversations::list))
-        .route(
+        ),
+        ("/api/v1/conversations", get(conversations::list)),
+        (
             "/api/v1/conversations/{id}",
             axum::routing::delete(conversations::delete),
-        )
-        .route("/api/v1/conversations/{id}/read", post(conversations::read))
-        .route("/api/v1/preferences", get(stubs::preferences))
-        .route("/api/v1/lists", get(stubs::empty_list))
-        .route("/api/v1/filters", get(stubs::empty_list))
-        .route("/api/v2/filters", get(stubs::empty_list))
-        .route("/api/v1/announcements", get(stubs::empty_list))
-        .route("/api/v1/custom_emojis", get(stubs::empty_list))
-        .route(
+        ),
+        ("/api/v1/conversations/{id}/read", post(conversations::read)),
+        ("/api/v1/preferences", get(stubs::preferences)),
+        ("/api/v1/lists", get(stubs::empty_list)),
+        ("/api/v1/filters", get(stubs::empty_list)),
+        ("/api/v2/filters", get(stubs::empty_list)),
+        ("/api/v1/announcements", get(stubs::empty_list)),
+        ("/api/v1/custom_emojis", get(stubs::empty_list)),
+        (
             "/api/v1/markers",
             get(stubs::empty_object).post(stubs::empty_object),
-        )
-        .route("/api/v1/follow_requests", get(stubs::follow_requests))
-        .route("/api/v1/trends", get(stubs::empty_list))
-        .route("/api/v1/trends/tags", get(stubs::empty_list))
-        .route("/api/v1/trends/statuses", get(stubs::empty_list))
-        .route("/api/v1/trends/links", get(stubs::empty_list))
-        .route("/api/v1/bookmarks", get(stubs::empty_list))
-        .route("/api/v1/favourites", get(stubs::empty_list))
-        .route("/api/v1/mutes", get(stubs::empty_list))
-        .route("/api/v1/blocks", get(stubs::blocks))
-        .route("/api/v1/followed_tags", get(stubs::empty_list))
-        .route("/api/v1/suggestions", get(stubs::empty_list))
-        .route("/api/v2/suggestions", get(stubs::empty_list))
+        ),
+        ("/api/v1/follow_requests", get(stubs::follow_requests)),
+        ("/api/v1/trends", get(stubs::empty_list)),
+        ("/api/v1/trends/tags", get(stubs::empty_list)),
+        ("/api/v1/trends/statuses", get(stubs::empty_list)),
+        ("/api/v1/trends/links", get(stubs::empty_list)),
+        ("/api/v1/bookmarks", get(stubs::empty_list)),
+        ("/api/v1/favourites", get(stubs::empty_list)),
+        ("/api/v1/mutes", get(stubs::empty_list)),
+        ("/api/v1/blocks", get(stubs::blocks)),
+        ("/api/v1/followed_tags", get(stubs::empty_list)),
+        ("/api/v1/suggestions", get(stubs::empty_list)),
+        ("/api/v2/suggestions", get(stubs::empty_list)),
+    ];
+    // Clients differ on a trailing slash (Mastodon.py asks for
+    // `/api/v1/instance/`): every path answers both ways.
+    routes
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| {
+            router
+                .route(path, handler.clone())
+                .route(&format!("{path}/"), handler)
+        })
 }
 
 /// A Mastodon-shaped refusal.
