@@ -71,3 +71,23 @@ async fn mastodon_py_sends_and_answers_a_direct_message_across_instances() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+#[ignore = "interop: needs the toot CLI 0.x (see .ci/run)"]
+async fn toot_posts_a_direct_message_that_reaches_the_other_instance() {
+    let (a, b) = two_instances().await;
+    let summary = run("python3", "toot_dm.py", &a, &b).await;
+    assert_dm_round_trip(&summary, &a, &b);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "interop: needs Node 20 and `npm ci --prefix tests/interop` (masto 6.x; see .ci/run)"]
+async fn masto_js_sends_and_answers_a_direct_message_across_instances() {
+    let (a, b) = two_instances().await;
+    let summary = run("node", "masto_dm.mjs", &a, &b).await;
+    assert_dm_round_trip(&summary, &a, &b);
+    a.stop().await;
+    b.stop().await;
+}
