@@ -967,6 +967,17 @@ async fn accounts_relationships_blocks_and_the_stubs_apps_ask_for() {
     assert_eq!(relationship["following"], false);
     let (_, blocks) = get(&server, Some(&alice), "/api/v1/blocks").await;
     assert_eq!(blocks[0]["id"], bob_id);
+    let (status, relationship) = post(
+        &server,
+        &alice,
+        &format!("/api/v1/accounts/{bob_id}/unblock"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(relationship["blocking"], false);
+    let (_, blocks) = get(&server, Some(&alice), "/api/v1/blocks").await;
+    assert_eq!(blocks, json!([]));
 
     for path in [
         "/api/v1/lists",

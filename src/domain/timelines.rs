@@ -840,3 +840,15 @@ pub async fn follow_request_count(store: &Store, me: &Account) -> Result<i64, Do
         .run(move |conn| Ok(rows::follow_requesters(conn, me_id)?.len() as i64))
         .await
 }
+
+/// The id of `me`'s Block of `blocked_id`, if it stands.
+pub async fn own_block_id(
+    store: &Store,
+    me: &Account,
+    blocked_id: i64,
+) -> Result<Option<String>, DomainError> {
+    let me_id = me.id;
+    store
+        .run(move |conn| Ok(rows::block_ap_id(conn, me_id, blocked_id)?))
+        .await
+}

@@ -464,3 +464,18 @@ pub fn account_by_acct(
             .optional(),
     }
 }
+
+/// The id of `blocker_id`'s Block of `blocked_id`, if it stands.
+pub fn block_ap_id(
+    conn: &mut AnyConnection,
+    blocker_id: i64,
+    blocked_id: i64,
+) -> QueryResult<Option<String>> {
+    use super::schema::blocks;
+    blocks::table
+        .filter(blocks::blocker_id.eq(blocker_id))
+        .filter(blocks::blocked_id.eq(blocked_id))
+        .select(blocks::ap_id)
+        .first(conn)
+        .optional()
+}

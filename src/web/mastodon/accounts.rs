@@ -307,8 +307,7 @@ pub async fn block(
     relationship(&state, me, target.id).await
 }
 
-/// `POST /api/v1/accounts/:id/unblock`: the ledger has no Undo of a Block
-/// yet, so a block stands (422) unless there is none.
+/// `POST /api/v1/accounts/:id/unblock`: the Undo of one's Block.
 pub async fn unblock(
     State(state): State<AppState>,
     user: User,
@@ -316,9 +315,13 @@ pub async fn unblock(
 ) -> Result<Response, WebError> {
     let me = user.need("write:blocks")?;
     let target = account_view(&state, &id).await?.account;
-    let current = timelines::relationships(&state.store, me, vec![target.id]).await?;
-    if current.first().is_some_and(|r| r.blocking) {
-        return Err(unprocessable("Unblocking is not supported yet"));
+    if let Some(block_id) = timelines::own_block_id(&state.store, me, target.id).await? {
+        client::submit(
+            &state.fed,
+            me,
+            json!({ "type": "Undo", "object": block_id }),
+        )
+        .await?;
     }
     relationship(&state, me, target.id).await
 }
