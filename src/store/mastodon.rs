@@ -43,6 +43,26 @@ macro_rules! paged {
 
 const POST_KINDS: &[&str] = &["Note", "Article", "Page", "Question"];
 
+/// Whether the Create of the object in the outer query was filed in
+/// `account_id`'s inbox. Written as nested EXISTS so that a page walks the
+/// objects newest first and checks each through the `activities_object`
+/// and `inbox_items (account_id, activity_id)` indexes: a page costs its
+/// size, not the size of the inbox.
+macro_rules! filed_for {
+    ($account_id:expr) => {
+        diesel::dsl::exists(
+            activities::table
+                .filter(activities::kind.eq("Create"))
+                .filter(activities::object_ap_id.eq(objects::ap_id.nullable()))
+                .filter(diesel::dsl::exists(
+                    inbox_items::table
+                        .filter(inbox_items::account_id.eq($account_id))
+                        .filter(inbox_items::activity_id.eq(activities::id)),
+                )),
+        )
+    };
+}
+
 /// Posts of `account_id`'s home: its own, and those whose Create was filed
 /// in its inbox (follows, mentions, rooms).
 pub fn home(
@@ -50,20 +70,11 @@ pub fn home(
     account_id: i64,
     range: IdRange,
 ) -> QueryResult<Vec<ObjectRow>> {
-    let filed = inbox_items::table
-        .inner_join(activities::table)
-        .filter(inbox_items::account_id.eq(account_id))
-        .filter(activities::kind.eq("Create"))
-        .select(activities::object_ap_id);
     paged!(
         objects::table
             .filter(objects::deleted_at.is_null())
             .filter(objects::kind.eq_any(POST_KINDS))
-            .filter(
-                objects::author_id
-                    .eq(account_id)
-                    .or(objects::ap_id.nullable().eq_any(filed))
-            )
+            .filter(objects::author_id.eq(account_id).or(filed_for!(account_id)))
             .select(ObjectRow::as_select()),
         objects::id,
         range,
@@ -115,19 +126,10 @@ pub fn direct_for(
     account_id: i64,
     limit: i64,
 ) -> QueryResult<Vec<ObjectRow>> {
-    let filed = inbox_items::table
-        .inner_join(activities::table)
-        .filter(inbox_items::account_id.eq(account_id))
-        .filter(activities::kind.eq("Create"))
-        .select(activities::object_ap_id);
     objects::table
         .filter(objects::deleted_at.is_null())
         .filter(objects::visibility.eq("direct"))
-        .filter(
-            objects::author_id
-                .eq(account_id)
-                .or(objects::ap_id.nullable().eq_any(filed)),
-        )
+        .filter(objects::author_id.eq(account_id).or(filed_for!(account_id)))
         .order(objects::id.desc())
         .limit(limit)
         .select(ObjectRow::as_select())
