@@ -227,3 +227,33 @@ pub fn relationship_to_mastodon(relationship: &DomainRelationship) -> Relationsh
         note: String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visibility_follows_the_addressing() {
+        let public = r#"{"to":["https://www.w3.org/ns/activitystreams#Public"],"cc":[]}"#;
+        let unlisted = r#"{"to":["https://a.example/users/alice/followers"],"cc":["as:Public"]}"#;
+        assert_eq!(visibility_to_mastodon(Visibility::Public, public), "public");
+        assert_eq!(
+            visibility_to_mastodon(Visibility::Public, unlisted),
+            "unlisted"
+        );
+        assert_eq!(
+            visibility_to_mastodon(Visibility::Followers, unlisted),
+            "private"
+        );
+        assert_eq!(visibility_to_mastodon(Visibility::Direct, "{}"), "direct");
+    }
+
+    #[test]
+    fn timestamps_are_utc_with_milliseconds() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+            .unwrap()
+            .and_hms_micro_opt(16, 5, 9, 123_456)
+            .unwrap();
+        assert_eq!(timestamp(at), "2026-11-29T16:05:09.123Z");
+    }
+}
