@@ -257,6 +257,7 @@ fn our_crypto() -> OurCrypto {
     let target = RequestTarget {
         scheme: "https",
         authority: None,
+        bound_to: None,
     };
     let verify_rate = per_second(|| {
         let parsed = parse_signature_at(&Method::POST, url.path(), &signed, &target)

@@ -24,8 +24,21 @@ pub const ENV_VARS: &[&str] = &[
     "ESTUARY_FETCH_TIMEOUT_SECS",
     "ESTUARY_FETCH_MAX_BYTES",
     "ESTUARY_WEBMENTION_RATE_PER_MINUTE",
+    "ESTUARY_MF2_MAX_ITEMS",
+    "ESTUARY_PARSE_TIMEOUT_SECS",
+    "ESTUARY_JOB_TIMEOUT_SECS",
+    "ESTUARY_JOB_MAX_CRASHES",
+    "ESTUARY_LOGIN_CONCURRENCY",
+    "ESTUARY_LOGIN_MAX_FAILURES",
+    "ESTUARY_WEBMENTION_QUEUE_MAX",
+    "ESTUARY_HEADER_READ_TIMEOUT_SECS",
+    "ESTUARY_METRICS",
     "ESTUARY_CONFIG",
     "RUST_LOG",
+    "ESTUARY_INSTANCE_NAME",
+    "ESTUARY_INSTANCE_DESCRIPTION",
+    "ESTUARY_CONTACT",
+    "ESTUARY_LOG_FORMAT",
 ];
 
 pub const DEFAULT_BASE_URL: &str = "http://localhost:8080";
@@ -41,6 +54,16 @@ pub const DEFAULT_JOB_LEASE_SECS: u64 = 120;
 pub const DEFAULT_FETCH_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_FETCH_MAX_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_WEBMENTION_RATE_PER_MINUTE: u32 = 60;
+pub const DEFAULT_MF2_MAX_ITEMS: usize = 5_000;
+pub const DEFAULT_PARSE_TIMEOUT_SECS: u64 = 5;
+pub const DEFAULT_JOB_TIMEOUT_SECS: u64 = 60;
+pub const DEFAULT_JOB_MAX_CRASHES: u32 = 3;
+pub const DEFAULT_LOGIN_CONCURRENCY: usize = 2;
+pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
+pub const DEFAULT_WEBMENTION_QUEUE_MAX: u32 = 1_000;
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_INSTANCE_DESCRIPTION: &str = "A place where the fediverse and the IndieWeb meet: follow its people and join its rooms \
+     from Mastodon or any fediverse app, or from your own web site.";
 
 /// The validated settings of one process.
 #[derive(Debug, Clone)]
@@ -67,8 +90,43 @@ pub struct Config {
     pub fetch_max_bytes: usize,
     /// Webmentions accepted per source host per minute (more → 429).
     pub webmention_rate_per_minute: u32,
+    /// Largest microformats result of one page, in items (each use of a nested item counted); a larger page is refused.
+    pub mf2_max_items: usize,
+    /// Time allowed to parse one foreign page for microformats.
+    pub parse_timeout: Duration,
+    /// Time allowed for one run of a queued job (must be shorter than the lease).
+    pub job_timeout: Duration,
+    /// Runs of one job that may time out or lose their lease (a crash) before it is dead.
+    pub job_max_crashes: u32,
+    /// Password checks (argon2, about 19 MiB each) run at once by one process; more wait.
+    pub login_concurrency: usize,
+    /// Failed logins allowed per account and per client address in 15 minutes (more get 429).
+    pub login_max_failures: u32,
+    /// Webmentions waiting for verification, all sources together (more get 503).
+    pub webmention_queue_max: u32,
+    /// Time a client has to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// Whether `/metrics` is served (off by default: it tells anyone about
+    /// the instance's traffic and queue).
+    pub metrics: bool,
     /// The `RUST_LOG` filter, if one was given.
     pub log_filter: Option<String>,
+    /// The instance's name on its home page (default: its host).
+    pub instance_name: String,
+    /// A paragraph about the instance for its home page.
+    pub instance_description: String,
+    /// How to reach the operator (an e-mail address or a URL), if given.
+    pub contact: Option<String>,
+    /// Logs as text for people, or one JSON object per line for machines.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (on stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// A setting that cannot be used; the message names it.
@@ -102,7 +160,20 @@ struct FileSettings {
     fetch_timeout_secs: Option<u64>,
     fetch_max_bytes: Option<usize>,
     webmention_rate_per_minute: Option<u32>,
+    mf2_max_items: Option<usize>,
+    parse_timeout_secs: Option<u64>,
+    job_timeout_secs: Option<u64>,
+    job_max_crashes: Option<u32>,
+    login_concurrency: Option<usize>,
+    login_max_failures: Option<u32>,
+    webmention_queue_max: Option<u32>,
+    header_read_timeout_secs: Option<u64>,
+    metrics: Option<bool>,
     log: Option<String>,
+    instance_name: Option<String>,
+    instance_description: Option<String>,
+    contact: Option<String>,
+    log_format: Option<String>,
 }
 
 impl Config {
@@ -114,7 +185,10 @@ impl Config {
 
     /// Builds the settings from a variable lookup (the environment in
     /// production, a map in tests).
+    /// An empty variable counts as unset (Docker Compose passes `${X:-}`
+    /// through as an empty string when `.env` leaves `X` blank).
     pub fn load(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
         let file = match var("ESTUARY_CONFIG") {
             Some(path) => read_file(Path::new(&path))?,
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
@@ -193,7 +267,104 @@ impl Config {
             file.webmention_rate_per_minute,
             DEFAULT_WEBMENTION_RATE_PER_MINUTE,
         )?;
+        let mf2_max_items = number(
+            &var,
+            "ESTUARY_MF2_MAX_ITEMS",
+            file.mf2_max_items,
+            DEFAULT_MF2_MAX_ITEMS,
+        )?;
+        let parse_timeout_secs = number(
+            &var,
+            "ESTUARY_PARSE_TIMEOUT_SECS",
+            file.parse_timeout_secs,
+            DEFAULT_PARSE_TIMEOUT_SECS,
+        )?;
+        // Unless set, the job time limit fits inside a shorter lease.
+        let job_timeout_secs = number(
+            &var,
+            "ESTUARY_JOB_TIMEOUT_SECS",
+            file.job_timeout_secs,
+            DEFAULT_JOB_TIMEOUT_SECS.min(job_lease_secs.saturating_sub(1).max(1)),
+        )?;
+        let job_max_crashes = number(
+            &var,
+            "ESTUARY_JOB_MAX_CRASHES",
+            file.job_max_crashes,
+            DEFAULT_JOB_MAX_CRASHES,
+        )?;
+        let login_concurrency = number(
+            &var,
+            "ESTUARY_LOGIN_CONCURRENCY",
+            file.login_concurrency,
+            DEFAULT_LOGIN_CONCURRENCY,
+        )?;
+        let login_max_failures = number(
+            &var,
+            "ESTUARY_LOGIN_MAX_FAILURES",
+            file.login_max_failures,
+            DEFAULT_LOGIN_MAX_FAILURES,
+        )?;
+        let webmention_queue_max = number(
+            &var,
+            "ESTUARY_WEBMENTION_QUEUE_MAX",
+            file.webmention_queue_max,
+            DEFAULT_WEBMENTION_QUEUE_MAX,
+        )?;
+        let header_read_timeout_secs = number(
+            &var,
+            "ESTUARY_HEADER_READ_TIMEOUT_SECS",
+            file.header_read_timeout_secs,
+            DEFAULT_HEADER_READ_TIMEOUT_SECS,
+        )?;
+        let metrics = match var("ESTUARY_METRICS") {
+            Some(text) => parse_bool("ESTUARY_METRICS", &text)?,
+            None => file.metrics.unwrap_or(false),
+        };
+        if job_timeout_secs >= job_lease_secs && job_lease_secs > 1 {
+            return Err(ConfigError::Invalid {
+                name: "ESTUARY_JOB_TIMEOUT_SECS",
+                message: format!(
+                    "{job_timeout_secs} must be shorter than ESTUARY_JOB_LEASE_SECS ({job_lease_secs})"
+                ),
+            });
+        }
+        let text =
+            |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let instance_name = text(pick("ESTUARY_INSTANCE_NAME", file.instance_name))
+            .unwrap_or_else(|| host_of(&base_url));
+        let instance_description = text(pick(
+            "ESTUARY_INSTANCE_DESCRIPTION",
+            file.instance_description,
+        ))
+        .unwrap_or_else(|| DEFAULT_INSTANCE_DESCRIPTION.to_owned());
+        let contact = text(pick("ESTUARY_CONTACT", file.contact));
+        let log_format = match text(pick("ESTUARY_LOG_FORMAT", file.log_format))
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "ESTUARY_LOG_FORMAT",
+                    message: format!("{other:?} is not text or json"),
+                });
+            }
+        };
         Ok(Config {
+            mf2_max_items,
+            parse_timeout: Duration::from_secs(parse_timeout_secs),
+            job_timeout: Duration::from_secs(job_timeout_secs),
+            job_max_crashes,
+            login_concurrency,
+            login_max_failures,
+            webmention_queue_max,
+            header_read_timeout: Duration::from_secs(header_read_timeout_secs),
+            metrics,
+            log_format,
+            instance_name,
+            instance_description,
+            contact,
             webmention_rate_per_minute,
             delivery_concurrency,
             delivery_host_cap,
@@ -326,6 +497,46 @@ mod tests {
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert!(!config.allow_private_addresses);
         assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(config.instance_name, "localhost:8080");
+        assert_eq!(config.instance_description, DEFAULT_INSTANCE_DESCRIPTION);
+        assert_eq!(config.contact, None);
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let config = load(&[
+            ("ESTUARY_MAX_BODY_BYTES", ""),
+            ("ESTUARY_ALLOW_PRIVATE_ADDRESSES", " "),
+            ("ESTUARY_INSTANCE_NAME", ""),
+        ])
+        .unwrap();
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert!(!config.allow_private_addresses);
+        assert_eq!(config.instance_name, "localhost:8080");
+    }
+
+    #[test]
+    fn the_home_page_settings_are_read_and_trimmed() {
+        let config = load(&[
+            ("ESTUARY_INSTANCE_NAME", " River Commons "),
+            ("ESTUARY_INSTANCE_DESCRIPTION", "Where rivers meet."),
+            ("ESTUARY_CONTACT", "admin@river.example"),
+        ])
+        .unwrap();
+        assert_eq!(config.instance_name, "River Commons");
+        assert_eq!(config.instance_description, "Where rivers meet.");
+        assert_eq!(config.contact.as_deref(), Some("admin@river.example"));
+        let blank = load(&[("ESTUARY_CONTACT", "  ")]).unwrap();
+        assert_eq!(blank.contact, None);
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json() {
+        assert_eq!(load(&[]).unwrap().log_format, LogFormat::Text);
+        let json = load(&[("ESTUARY_LOG_FORMAT", "JSON")]).unwrap();
+        assert_eq!(json.log_format, LogFormat::Json);
+        let error = load(&[("ESTUARY_LOG_FORMAT", "xml")]).unwrap_err();
+        assert!(error.to_string().contains("ESTUARY_LOG_FORMAT"), "{error}");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The `estuary` binary: parse the command line, load settings, set up
-//! logging, run one command; JSON on stdout, one line on stderr on failure.
+//! logging (text, or JSON lines with `ESTUARY_LOG_FORMAT=json`), run one
+//! command; JSON on stdout, one line on stderr on failure.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use clap::error::ErrorKind;
 use estuary::cli::{self, Cli};
-use estuary::config::Config;
+use estuary::config::{Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -36,11 +37,22 @@ fn main() -> ExitCode {
         .log_filter
         .clone()
         .unwrap_or_else(|| cli.command.default_log_filter().to_owned());
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        // One JSON object per line: timestamp, level, target, the event's
+        // fields (flattened) and the spans it happened in.
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => return fail(&error),

@@ -29,7 +29,44 @@ pub const DELIVERIES: Family = Family {
     label: "outcome",
 };
 
-const FAMILIES: [Family; 3] = [INBOX_REQUESTS, VERIFICATION_FAILURES, DELIVERIES];
+pub const JOB_ATTEMPTS: Family = Family {
+    name: "estuary_job_attempts_total",
+    help: "Attempts at queued jobs by outcome (done, retry, dead).",
+    label: "outcome",
+};
+
+const FAMILIES: [Family; 4] = [
+    INBOX_REQUESTS,
+    VERIFICATION_FAILURES,
+    DELIVERIES,
+    JOB_ATTEMPTS,
+];
+
+/// What the queue looks like when scraped, beyond its depth.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Backlog {
+    /// How long the longest-waiting due job has waited past its run time,
+    /// in seconds (0 when none waits). Jobs waiting for a retry later are
+    /// not late; a due job nobody takes is.
+    pub oldest_age_seconds: f64,
+    /// The most attempts any unfinished job has made.
+    pub max_attempts: i64,
+}
+
+impl Backlog {
+    /// The gauges in the text exposition format.
+    pub fn render(&self) -> String {
+        format!(
+            "# HELP estuary_queue_oldest_job_age_seconds How long the longest-waiting due job has waited past its run time.\n\
+             # TYPE estuary_queue_oldest_job_age_seconds gauge\n\
+             estuary_queue_oldest_job_age_seconds {:.3}\n\
+             # HELP estuary_queue_max_attempts Most attempts made by any unfinished job.\n\
+             # TYPE estuary_queue_max_attempts gauge\n\
+             estuary_queue_max_attempts {}\n",
+            self.oldest_age_seconds, self.max_attempts
+        )
+    }
+}
 
 /// The counters of this process.
 #[derive(Debug, Default)]
@@ -115,5 +152,17 @@ mod tests {
         assert!(text.contains("estuary_queue_depth{kind=\"deliver\",status=\"pending\"} 3\n"));
         assert!(text.contains("# TYPE estuary_deliveries_total counter\n"));
         assert_eq!(metrics.get(INBOX_REQUESTS, "accepted"), 2);
+    }
+
+    #[test]
+    fn the_backlog_renders_as_two_gauges() {
+        let text = Backlog {
+            oldest_age_seconds: 90.5,
+            max_attempts: 7,
+        }
+        .render();
+        assert!(text.contains("# TYPE estuary_queue_oldest_job_age_seconds gauge\n"));
+        assert!(text.contains("estuary_queue_oldest_job_age_seconds 90.500\n"));
+        assert!(text.contains("estuary_queue_max_attempts 7\n"));
     }
 }

@@ -56,7 +56,12 @@ pub async fn federation(config: &Config, store: Store) -> Result<Federation, Ser
     };
     let fetcher = Fetcher::new(config.allow_private_addresses, limits, &user_agent(config))?;
     let urls = crate::urls::Urls::new(config.base_url.clone());
-    Ok(Federation::new(store, urls, fetcher, Arc::new(Metrics::default())).await?)
+    let mut fed = Federation::new(store, urls, fetcher, Arc::new(Metrics::default())).await?;
+    fed.mf2_limits = crate::indieweb::mf2::Limits {
+        max_items: config.mf2_max_items,
+        max_time: config.parse_timeout,
+    };
+    Ok(fed)
 }
 
 /// Opens the configured database with the configured pool settings.
@@ -125,15 +130,14 @@ impl Server {
     ) -> Result<(), ServeError> {
         let (stop, stopped) = watch::channel(false);
         let workers = tokio::spawn(workers(&self.state).run(stopped));
+        let header_read_timeout = self.state.config.header_read_timeout;
         let app = router(self.state);
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop.send(true);
-            })
-            .await;
+        crate::web::serve::serve(self.listener, app, header_read_timeout, async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        })
+        .await;
         let _ = workers.await;
-        served?;
         Ok(())
     }
 }
@@ -145,9 +149,20 @@ pub fn workers(state: &AppState) -> Workers {
         concurrency: config.delivery_concurrency,
         host_cap: i64::from(config.delivery_host_cap),
         lease: config.job_lease,
+        job_timeout: config.job_timeout,
+        max_crashes: i32::try_from(config.job_max_crashes).unwrap_or(i32::MAX),
         ..QueueSettings::default()
     };
-    let mut workers = Workers::new(state.store.clone(), settings, state.fed.wake.clone());
+    let metrics = state.fed.metrics.clone();
+    let mut workers = Workers::new(state.store.clone(), settings, state.fed.wake.clone())
+        .on_outcome(Arc::new(move |_kind, outcome| {
+            let label = match outcome {
+                crate::delivery::JobOutcome::Done => "done",
+                crate::delivery::JobOutcome::Retry { .. } => "retry",
+                crate::delivery::JobOutcome::Fail { .. } => "dead",
+            };
+            metrics.increment(crate::metrics::JOB_ATTEMPTS, label);
+        }));
     for (kind, handler) in activitypub::handlers(&state.fed) {
         workers = workers.handle(kind, handler);
     }

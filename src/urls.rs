@@ -5,6 +5,20 @@ use url::Url;
 
 use crate::config::host_of;
 
+/// Whether a URL from foreign input may be stored and linked to: absolute
+/// http(s) with a host. Anything else (`javascript:`, `data:`, relative
+/// paths) is dropped where foreign documents are read, and again when pages
+/// are rendered.
+pub fn is_http_url(raw: &str) -> bool {
+    Url::parse(raw.trim())
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+}
+
+/// `raw` if it [`is_http_url`].
+pub fn http_url(raw: Option<&str>) -> Option<String> {
+    raw.filter(|u| is_http_url(u)).map(str::to_owned)
+}
+
 /// Path prefix of Person actors.
 pub const USERS: &str = "users";
 /// Path prefix of Group actors (rooms).
@@ -134,6 +148,16 @@ impl Urls {
         format!("{actor_url}/feed.atom")
     }
 
+    /// An uploaded image (`/media/TOKEN`).
+    pub fn media(&self, token: &str) -> String {
+        self.path(&format!("/media/{token}"))
+    }
+
+    /// The image shown for accounts that have none.
+    pub fn default_avatar(&self) -> String {
+        self.path("/static/avatar.svg")
+    }
+
     pub fn nodeinfo(&self) -> String {
         self.path("/nodeinfo/2.1")
     }
@@ -146,6 +170,27 @@ impl Urls {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_absolute_http_urls_pass() {
+        for ok in [
+            "https://a.example/x",
+            "http://a.example",
+            " https://a.example/ ",
+        ] {
+            assert!(is_http_url(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,x",
+            "/relative",
+            "https://",
+            "vbscript:x",
+        ] {
+            assert!(!is_http_url(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn actor_urls_derive_from_the_base() {

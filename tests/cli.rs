@@ -4,45 +4,12 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::TestDb;
+use common::cli::{assert_refused, estuary, json_stdout};
 use serde_json::Value;
-
-fn estuary(db: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_estuary"))
-        .args(args)
-        .current_dir(db.dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &db.url)
-        .env("ESTUARY_BASE_URL", "https://social.example")
-        .output()
-        .expect("run estuary")
-}
-
-fn json_stdout(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "exit {:?}, stderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
-}
-
-/// Asserts a failure with exactly one line on stderr containing `needle`.
-fn assert_refused(output: &Output, needle: &str) {
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr:?}");
-    assert!(
-        stderr.contains(needle),
-        "{stderr:?} should mention {needle:?}"
-    );
-    assert!(output.stdout.is_empty(), "nothing on stdout");
-}
 
 #[test]
 fn user_add_prints_the_actor_and_handle() {
@@ -146,6 +113,7 @@ fn room_add_creates_a_group_with_owner_and_membership_policy() {
 #[test]
 fn queue_stats_counts_jobs_by_state() {
     let db = TestDb::new();
+    json_stdout(&estuary(&db, &["migrate"]));
     let empty = json_stdout(&estuary(&db, &["queue", "stats"]));
     assert_eq!(
         empty,

@@ -77,6 +77,7 @@ async fn one_signed_post_per_shared_inbox() {
             &RequestTarget {
                 scheme: "http",
                 authority: None,
+                bound_to: None,
             },
         )
         .expect("signature parses");

@@ -1,4 +1,4 @@
-//! The microformats test suite (`../shared/conformance/mf2-tests`) against
+//! The microformats test suite (vendored in `tests/fixtures/mf2-tests`) against
 //! `estuary::indieweb::mf2`: each `X.html` is parsed and its JSON compared
 //! with `X.json`.
 //!
@@ -22,10 +22,7 @@ use estuary::indieweb::mf2;
 use serde_json::Value;
 use url::Url;
 
-const SUITE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/conformance/mf2-tests"
-);
+const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mf2-tests");
 
 /// Folders that must pass in full.
 const REQUIRED: [&str; 4] = ["h-entry", "h-card", "h-feed", "rel"];
@@ -150,7 +147,7 @@ fn microformats_test_suite() {
     let suite = Path::new(SUITE);
     assert!(
         suite.join("microformats-v2").is_dir() && suite.join("microformats-v2-unit").is_dir(),
-        "the microformats test suite is missing: expected it at {} (the shared conformance folder beside the crate)",
+        "the microformats test suite is missing: expected it at {} (vendored with the repository)",
         suite.display()
     );
     let v2_base = Url::parse("http://example.com/").unwrap();

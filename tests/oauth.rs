@@ -396,3 +396,103 @@ async fn user_passwd_reads_the_password_from_stdin() {
     assert!(!nobody.status.success());
     assert_eq!(String::from_utf8_lossy(&nobody.stderr).lines().count(), 1);
 }
+
+/// Posts the login form as `username`/`password` from `address` (sent as
+/// `X-Forwarded-For`, which the server believes from a loopback peer).
+async fn try_login(
+    server: &TestServer,
+    client_id: &str,
+    username: &str,
+    password: &str,
+    address: &str,
+) -> reqwest::Response {
+    let mut form = authorize_params(client_id, "read");
+    form.push(("username", username.into()));
+    form.push(("password", password.into()));
+    server
+        .client
+        .post(server.url("/oauth/authorize"))
+        .header("X-Forwarded-For", address)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_account_and_per_address() {
+    let server = TestServer::start_with(common::TestDb::new(), |config| {
+        config.login_max_failures = 3;
+    })
+    .await;
+    server.add_user("alice").await;
+    server.add_user("bob").await;
+    estuary::domain::oauth::set_password(&server.state.store, "alice", "correct horse".into())
+        .await
+        .unwrap();
+    let client_id = register(&server).await;
+
+    for n in 0..3 {
+        let response = try_login(&server, &client_id, "alice", "wrong", "203.0.113.1").await;
+        assert_eq!(response.status(), 401, "attempt {n}");
+    }
+    let throttled = try_login(&server, &client_id, "alice", "wrong", "203.0.113.1").await;
+    assert_eq!(throttled.status(), 429);
+    let wait: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&wait), "Retry-After {wait}");
+    // Per account: even the right password from elsewhere waits now.
+    let elsewhere = try_login(
+        &server,
+        &client_id,
+        "alice",
+        "correct horse",
+        "198.51.100.9",
+    )
+    .await;
+    assert_eq!(elsewhere.status(), 429);
+    // Per address: that address cannot move on to another account.
+    let other_account = try_login(&server, &client_id, "bob", "guess", "203.0.113.1").await;
+    assert_eq!(other_account.status(), 429);
+    // Another address and account are not affected.
+    let fresh = try_login(&server, &client_id, "bob", "guess", "198.51.100.9").await;
+    assert_eq!(fresh.status(), 401);
+    assert_eq!(server.db.count("oauth_grants"), 0, "no grant was made");
+}
+
+#[tokio::test]
+async fn no_user_or_no_password_answers_as_slowly_as_a_wrong_password() {
+    let server = server_with_alice().await;
+    server.add_user("bob").await; // no password
+    let client_id = register(&server).await;
+    // The fastest of a few tries each: load on a busy machine only ever
+    // adds time, so the minimum shows the work the server itself does.
+    let mut timings = Vec::new();
+    for (n, username) in ["alice", "bob", "nobody"].into_iter().enumerate() {
+        let mut fastest = std::time::Duration::MAX;
+        for attempt in 0..3 {
+            let started = std::time::Instant::now();
+            let response = try_login(
+                &server,
+                &client_id,
+                username,
+                "wrong",
+                &format!("192.0.2.{}", n * 10 + attempt),
+            )
+            .await;
+            assert_eq!(response.status(), 401, "{username}");
+            fastest = fastest.min(started.elapsed());
+        }
+        timings.push(fastest);
+    }
+    let with_password = timings[0];
+    for (username, took) in ["bob", "nobody"].iter().zip(&timings[1..]) {
+        assert!(
+            *took * 2 >= with_password,
+            "{username}: {took:?} against {with_password:?} with a password"
+        );
+    }
+}

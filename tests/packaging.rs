@@ -193,3 +193,78 @@ fn readme_commands_are_the_ones_ci_runs() {
         );
     }
 }
+
+/// The variables compose derives from others rather than passing through.
+const DERIVED: [&str; 3] = ["ESTUARY_BASE_URL", "ESTUARY_BIND", "DATABASE_URL"];
+
+#[test]
+fn compose_passes_every_variable_the_binary_reads() {
+    let compose = compose();
+    let environment = compose["services"]["estuary"]["environment"]
+        .as_mapping()
+        .expect("estuary.environment is a mapping");
+    for name in ENV_VARS {
+        let value = environment
+            .get(Value::from(*name))
+            .unwrap_or_else(|| panic!("docker-compose.yml does not pass {name} to estuary"));
+        if DERIVED.contains(name) {
+            continue;
+        }
+        let value = value.as_str().unwrap_or_default();
+        assert!(
+            value.starts_with(&format!("${{{name}:-")) && value.ends_with('}'),
+            "{name} is not settable from .env: {value:?}"
+        );
+    }
+    let used = interpolated_names(&read("docker-compose.yml"));
+    for name in ENV_VARS.iter().filter(|n| !DERIVED.contains(n)) {
+        assert!(used.contains(*name), "{name} is not read from .env");
+    }
+}
+
+#[test]
+fn caddy_waits_for_a_healthy_estuary_and_keeps_metrics_inside() {
+    let compose = compose();
+    let services = &compose["services"];
+    assert_eq!(
+        services["caddy"]["depends_on"]["estuary"]["condition"],
+        Value::from("service_healthy")
+    );
+    let test: Vec<&str> = services["estuary"]["healthcheck"]["test"]
+        .as_sequence()
+        .expect("estuary has a healthcheck")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        test.join(" ").contains("http://127.0.0.1:8080/healthz"),
+        "{test:?}"
+    );
+    assert!(
+        read("Dockerfile").contains("curl"),
+        "the health check's curl is in the image"
+    );
+    // Caddy answers /metrics itself, before the proxy sees it.
+    let caddyfile = read("Caddyfile");
+    let metrics = caddyfile
+        .find("respond /metrics 404")
+        .expect("Caddy refuses /metrics");
+    let proxy = caddyfile.find("reverse_proxy").unwrap();
+    assert!(metrics < proxy);
+    assert!(caddyfile.contains("respond /metrics/* 404"));
+}
+
+#[test]
+fn readme_tells_operators_how_to_back_up_upgrade_and_pipe_commands() {
+    let readme = read("README.md");
+    for needle in [
+        "git pull && docker compose up -d --build",
+        "docker compose exec -T postgres pg_dump",
+        "docker compose exec -T postgres pg_restore",
+        "| docker compose exec -T estuary estuary user passwd",
+        "private key",
+        "cargo install --locked --path .",
+    ] {
+        assert!(readme.contains(needle), "README lacks {needle:?}");
+    }
+}

@@ -32,16 +32,7 @@ async fn room(
 }
 
 async fn join(b: &TestServer, who: &str, room_url: &str) {
-    let account = b.account(who).await;
-    follow(b.fed(), &account, room_url).await.unwrap();
-    wait_until(10, "the room to accept", || async {
-        estuary::domain::follows::following(&b.state.store, account.id)
-            .await
-            .unwrap()
-            .iter()
-            .any(|f| f.actor_url == room_url)
-    })
-    .await;
+    common::follow_and_wait(b, who, room_url).await;
 }
 
 async fn subscribe(

@@ -4,24 +4,11 @@
 mod common;
 
 use common::site::Site;
-use common::{TestServer, wait_until};
+use common::{TestServer, follow_and_wait, wait_until};
 use estuary::domain::accounts::{Account, NewLocalAccount, create_room};
 use estuary::domain::audience::PUBLIC;
 use estuary::federation::outbox::{Draft, delete_note, follow, publish_note};
 use serde_json::Value;
-
-async fn follow_and_wait(from: &TestServer, who: &str, followee_url: &str) {
-    let account = from.account(who).await;
-    follow(from.fed(), &account, followee_url).await.unwrap();
-    wait_until(15, "the follow to be accepted", || async {
-        estuary::domain::follows::following(&from.state.store, account.id)
-            .await
-            .unwrap()
-            .iter()
-            .any(|f| f.actor_url == followee_url)
-    })
-    .await;
-}
 
 async fn note(server: &TestServer, who: &str, draft: Draft) -> String {
     let author = server.account(who).await;

@@ -1,5 +1,5 @@
 //! Webmention discovery and sending against the webmention.rocks suite,
-//! replayed from `../shared/conformance/webmention-rocks/` by a local HTTP
+//! replayed from `tests/fixtures/webmention-rocks/` by a local HTTP
 //! server that answers each path with its recorded response (absolute
 //! `https://webmention.rocks/` URLs rewritten to the local server) and
 //! records every request, so the test sees where each Webmention went.
@@ -27,12 +27,12 @@ const ROCKS: &str = "https://webmention.rocks/";
 fn fixtures_dir() -> PathBuf {
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/conformance/webmention-rocks"
+        "/tests/fixtures/webmention-rocks"
     ));
     assert!(
         dir.join("manifest.json").is_file(),
-        "the webmention.rocks conformance fixtures are missing: expected \
-         ../shared/conformance/webmention-rocks/manifest.json next to the crate ({})",
+        "the webmention.rocks fixtures are missing: expected \
+         tests/fixtures/webmention-rocks/manifest.json in the crate ({})",
         dir.display()
     );
     dir.to_path_buf()

@@ -3,6 +3,7 @@
 //! with backoff, or dead). Several processes may share one queue.
 
 pub mod activitypub;
+pub mod admin;
 pub mod backoff;
 
 use std::collections::HashMap;
@@ -61,6 +62,12 @@ pub struct QueueSettings {
     pub lease: Duration,
     /// How often an idle worker looks for work.
     pub poll_interval: Duration,
+    /// Longest one run of a job may take; it is then abandoned and counts
+    /// as a crash. Shorter than `lease`, so no other process takes the job
+    /// over while it still runs here.
+    pub job_timeout: Duration,
+    /// Crashes (lost leases and timeouts) after which a job is dead.
+    pub max_crashes: i32,
 }
 
 impl Default for QueueSettings {
@@ -70,6 +77,8 @@ impl Default for QueueSettings {
             host_cap: 8,
             lease: Duration::from_secs(120),
             poll_interval: Duration::from_millis(250),
+            job_timeout: Duration::from_secs(60),
+            max_crashes: 3,
         }
     }
 }
@@ -191,9 +200,18 @@ impl Workers {
     async fn claim(&self, limit: usize) -> Result<Vec<JobRow>, StoreError> {
         let lease = chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
         let host_cap = self.settings.host_cap;
+        let max_crashes = self.settings.max_crashes;
         self.store
             .run(move |conn| {
                 let now = Utc::now().naive_utc();
+                let buried = jobs::bury_crashed(conn, now, max_crashes)?;
+                if buried > 0 {
+                    tracing::warn!(
+                        jobs = buried,
+                        max_crashes,
+                        "jobs whose runs keep crashing or hanging are dead"
+                    );
+                }
                 Ok(jobs::claim(conn, now, now + lease, limit as i64, host_cap)?)
             })
             .await
@@ -207,7 +225,17 @@ impl Workers {
             attempts: row.attempts,
         };
         let outcome = match self.handlers.get(&row.kind) {
-            Some(handler) => handler.handle(job.clone()).await,
+            Some(handler) => {
+                match tokio::time::timeout(self.settings.job_timeout, handler.handle(job.clone()))
+                    .await
+                {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        self.record_timeout(&job).await;
+                        return;
+                    }
+                }
+            }
             None => JobOutcome::Fail {
                 error: format!("no handler for jobs of kind {:?}", row.kind),
             },
@@ -218,6 +246,35 @@ impl Workers {
         if let Err(error) = self.record(&job, &outcome).await {
             // The lease expires and another attempt happens: at least once.
             tracing::error!(job = job.id, %error, "recording a job outcome failed");
+        }
+    }
+
+    /// A run went over the time limit: retry later, or bury the job once it
+    /// has crashed `max_crashes` times.
+    async fn record_timeout(&self, job: &Job) {
+        let (id, attempts, max_crashes) = (job.id, job.attempts + 1, self.settings.max_crashes);
+        tracing::warn!(job = id, kind = %job.kind, timeout = ?self.settings.job_timeout, "job went over its time limit");
+        if let Some(hook) = &self.on_outcome {
+            hook(
+                &job.kind,
+                &JobOutcome::Retry {
+                    error: "timed out".into(),
+                    retry_after: None,
+                },
+            );
+        }
+        let recorded: Result<usize, StoreError> = self
+            .store
+            .run(move |conn| {
+                let now = Utc::now().naive_utc();
+                let delay = backoff::next_delay(attempts, backoff::random_jitter(), None)
+                    .unwrap_or_default();
+                let run_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                Ok(jobs::time_out(conn, id, max_crashes, run_at, now)?)
+            })
+            .await;
+        if let Err(error) = recorded {
+            tracing::error!(job = id, %error, "recording a job timeout failed");
         }
     }
 

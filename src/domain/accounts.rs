@@ -68,6 +68,12 @@ pub struct Account {
     pub manually_approves_followers: bool,
     /// For proxy actors: the site they stand for.
     pub site_url: Option<String>,
+    /// A header image (local accounts set it with `estuary user edit`).
+    pub header_url: Option<String>,
+    /// Suspended by the operator: hidden and refused, until unsuspended.
+    pub suspended_at: Option<NaiveDateTime>,
+    /// Deleted by the operator: gone for good (410), the name stays taken.
+    pub deleted_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -84,6 +90,12 @@ impl Account {
 
     pub fn is_local(&self) -> bool {
         self.domain.is_none()
+    }
+
+    /// Suspended or deleted: its pages, actor and posts are not shown, its
+    /// tokens and password are refused, its inbox POSTs turned away.
+    pub fn is_hidden(&self) -> bool {
+        self.suspended_at.is_some() || self.deleted_at.is_some()
     }
 
     /// The name to show: the display name, else the username.
@@ -115,6 +127,9 @@ pub(crate) fn row_to_account(row: AccountRow) -> Account {
         avatar_url: row.avatar_url,
         manually_approves_followers: row.manually_approves_followers,
         site_url: row.site_url,
+        header_url: row.header_url,
+        suspended_at: row.suspended_at,
+        deleted_at: row.deleted_at,
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -285,6 +300,11 @@ pub async fn upsert_remote(store: &Store, actor: RemoteActor) -> Result<Account,
     store
         .run(move |conn| {
             let now = Utc::now().naive_utc();
+            // The operator may refuse this domain's media.
+            let avatar_url = match super::moderation::rejects_media(conn, &actor.domain)? {
+                true => None,
+                false => actor.avatar_url.as_deref(),
+            };
             let row = NewAccountRow {
                 kind: actor.kind.as_str(),
                 username: &actor.username,
@@ -300,7 +320,7 @@ pub async fn upsert_remote(store: &Store, actor: RemoteActor) -> Result<Account,
                 private_key_pem: None,
                 display_name: actor.display_name.as_deref(),
                 summary: actor.summary.as_deref(),
-                avatar_url: actor.avatar_url.as_deref(),
+                avatar_url,
                 manually_approves_followers: actor.manually_approves_followers,
                 owner_id: None,
                 created_at: now,

@@ -3,11 +3,15 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod admin;
 pub mod audience;
 pub mod follows;
 pub mod instance;
 pub mod keys;
 pub mod ledger;
+pub mod logins;
+pub mod media;
+pub mod moderation;
 pub mod names;
 pub mod oauth;
 pub mod posts;

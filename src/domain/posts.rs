@@ -261,6 +261,9 @@ fn author_lets_see(
     let author = account_rows::find(conn, author_id)?
         .map(super::accounts::row_to_account)
         .ok_or(DomainError::NoSuchUser(author_id.to_string()))?;
+    if author.is_hidden() {
+        return Ok(false);
+    }
     viewer_may_see(conn, visibility, addressees, &author, viewer)
 }
 
@@ -452,12 +455,16 @@ fn visible_posts(
     viewer: Option<&str>,
 ) -> Result<Vec<Post>, DomainError> {
     let mut visible = Vec::new();
+    let moderated = super::moderation::PublicFilter::load(conn)?;
     for row in rows.into_iter().filter(|r| r.deleted_at.is_none()) {
         let Some(author) =
             account_rows::find(conn, row.author_id)?.map(super::accounts::row_to_account)
         else {
             continue;
         };
+        if moderated.hides(&author, viewer.is_none()) {
+            continue;
+        }
         let post = row_to_post(row);
         if viewer_may_see(conn, post.visibility, &post.addressees, &author, viewer)? {
             visible.push(post);

@@ -33,7 +33,7 @@ pub async fn issue_token(store: &Store, name: &str) -> Result<String, DomainErro
     store
         .run(move |conn| {
             let account = account_rows::find_local(conn, &name)?
-                .filter(|row| row.kind == AccountKind::Person.as_str())
+                .filter(|row| row.kind == AccountKind::Person.as_str() && row.deleted_at.is_none())
                 .ok_or_else(|| DomainError::NoSuchUser(name.clone()))?;
             rows::insert(
                 conn,
@@ -61,6 +61,8 @@ pub enum TokenError {
     Expired,
     #[error("the access token has been revoked")]
     Revoked,
+    #[error("the account is suspended")]
+    Suspended,
 }
 
 /// The scopes a token grants.
@@ -125,7 +127,11 @@ pub async fn authenticate(
             }
             let account = account_rows::find(conn, row.account_id)?
                 .map(super::accounts::row_to_account)
-                .ok_or(TokenError::Unknown);
+                .ok_or(TokenError::Unknown)
+                .and_then(|account| match account.is_hidden() {
+                    true => Err(TokenError::Suspended),
+                    false => Ok(account),
+                });
             Ok(account.map(|account| Authenticated {
                 account,
                 scopes: Scopes::parse(&row.scopes),

@@ -1,5 +1,6 @@
-//! Received Webmentions: recorded, rate-limited per source host, queued for
-//! verification, and their outcome kept for the status URL.
+//! Received Webmentions: recorded, rate-limited per source site (its
+//! registrable domain) and in total, queued for verification, and their
+//! outcome kept for the status URL.
 
 use chrono::{Duration, NaiveDateTime, Utc};
 
@@ -64,18 +65,53 @@ fn row_to_mention(row: WebmentionRow) -> Mention {
     }
 }
 
-/// The per-host limit was reached.
+/// Why a mention was not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimited;
+pub enum RateLimited {
+    /// The source's site sent its share for this minute.
+    Site,
+    /// The verification queue is full, whoever sends.
+    Queue,
+}
 
-/// Records a Webmention and queues its verification, unless `source_host`
-/// sent `per_minute` already in the last minute.
+/// What the rate limit counts a source URL against: its registrable domain
+/// (so that `a.evil.example`, `b.evil.example` and every port of them are
+/// one sender), or for an IP address the address (its /64 for IPv6).
+pub fn rate_key(source: &url::Url) -> String {
+    match source.host() {
+        Some(url::Host::Ipv4(v4)) => v4.to_string(),
+        Some(url::Host::Ipv6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(url::Host::Domain(domain)) => {
+            let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+            psl::domain_str(&domain)
+                .map(str::to_owned)
+                .unwrap_or(domain)
+        }
+        None => String::new(),
+    }
+}
+
+/// Limits on receiving.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceiveLimits {
+    /// Mentions per source site per minute.
+    pub per_minute: i64,
+    /// Mentions waiting for verification, all sources together.
+    pub max_queued: i64,
+}
+
+/// Records a Webmention and queues its verification, unless its site
+/// ([`rate_key`]) sent `per_minute` already in the last minute or
+/// `max_queued` mentions wait for verification already.
 pub async fn receive(
     store: &Store,
     source: &str,
     target: &str,
     source_host: &str,
-    per_minute: i64,
+    limits: ReceiveLimits,
 ) -> Result<Result<Mention, RateLimited>, DomainError> {
     let mut bytes = [0u8; 16];
     openssl::rand::rand_bytes(&mut bytes)?;
@@ -87,9 +123,12 @@ pub async fn receive(
             crate::store::write_transaction(conn, |conn| {
                 let now = Utc::now().naive_utc();
                 if rows::recent_from_host(conn, &source_host, now - Duration::minutes(1))?
-                    >= per_minute
+                    >= limits.per_minute
                 {
-                    return Ok(Err(RateLimited));
+                    return Ok(Err(RateLimited::Site));
+                }
+                if rows::count_queued(conn)? >= limits.max_queued {
+                    return Ok(Err(RateLimited::Queue));
                 }
                 let row = rows::upsert_queued(
                     conn,
@@ -209,4 +248,20 @@ pub async fn private_page(
         return Ok(None);
     };
     super::posts::find_post(store, &object).await
+}
+
+#[cfg(test)]
+mod rate_key_tests {
+    use super::rate_key;
+
+    #[test]
+    fn subdomains_and_ports_count_as_one_site() {
+        let key = |u: &str| rate_key(&url::Url::parse(u).unwrap());
+        assert_eq!(key("https://a.evil.example:8443/x"), "evil.example");
+        assert_eq!(key("http://B.Evil.Example./"), "evil.example");
+        assert_eq!(key("https://alice.github.io/post"), "alice.github.io");
+        assert_eq!(key("https://www.bbc.co.uk/"), "bbc.co.uk");
+        assert_eq!(key("http://192.0.2.7:8080/"), "192.0.2.7");
+        assert_eq!(key("http://[2001:db8:1:2::9]:81/"), "2001:db8:1:2::/64");
+    }
 }

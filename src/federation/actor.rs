@@ -31,6 +31,9 @@ pub struct ActorDocument {
     pub published: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icon: Option<Image>,
+    /// The header image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
     pub public_key: PublicKey,
 }
 
@@ -138,6 +141,10 @@ pub fn account_to_actor(account: &Account) -> ActorDocument {
             kind: "Image".into(),
             url: url.clone(),
         }),
+        image: account.header_url.as_ref().map(|url| Image {
+            kind: "Image".into(),
+            url: url.clone(),
+        }),
         public_key: PublicKey {
             id: main_key_id(&actor),
             owner: actor,
@@ -171,6 +178,9 @@ mod tests {
             avatar_url: None,
             manually_approves_followers: true,
             site_url: None,
+            header_url: None,
+            suspended_at: None,
+            deleted_at: None,
             created_at: chrono::DateTime::from_timestamp(1_700_000_000, 0)
                 .unwrap()
                 .naive_utc(),

@@ -142,6 +142,24 @@ pub fn build_delete(
     })
 }
 
+/// The Delete of an actor by itself (its account is gone), public and to
+/// its followers, as Mastodon sends it.
+pub fn build_actor_delete(id: &str, actor: &Account) -> Value {
+    let mut cc = Vec::new();
+    if let Some(followers) = &actor.followers_url {
+        cc.push(followers.clone());
+    }
+    json!({
+        "@context": ACTIVITYSTREAMS,
+        "id": id,
+        "type": "Delete",
+        "actor": actor.actor_url,
+        "object": actor.actor_url,
+        "to": [crate::domain::audience::PUBLIC],
+        "cc": cc,
+    })
+}
+
 /// An OrderedCollection that pages through `first`.
 pub fn build_ordered_collection(id: &str, total: i64, first: &str) -> Value {
     json!({
@@ -205,9 +223,21 @@ mod tests {
             avatar_url: None,
             manually_approves_followers: false,
             site_url: None,
+            header_url: None,
+            suspended_at: None,
+            deleted_at: None,
             created_at: at,
             updated_at: at,
         }
+    }
+
+    #[test]
+    fn an_actor_delete_names_the_actor_as_its_object() {
+        let delete = build_actor_delete("https://a.example/activities/1", &alice());
+        assert_eq!(delete["type"], "Delete");
+        assert_eq!(delete["actor"], "https://a.example/users/alice");
+        assert_eq!(delete["object"], "https://a.example/users/alice");
+        assert_eq!(delete["cc"][0], "https://a.example/users/alice/followers");
     }
 
     #[test]

@@ -226,7 +226,12 @@ async fn create(
         content_html,
         to,
         cc,
-        in_reply_to: field_id(object, "inReplyTo").map(str::to_owned),
+        in_reply_to: match field_id(object, "inReplyTo") {
+            Some(url) if !crate::urls::is_http_url(url) => {
+                return Err(invalid("inReplyTo must be an http(s) URL"));
+            }
+            url => url.map(str::to_owned),
+        },
         ..Default::default()
     };
     Ok(outbox::publish_note(fed, author, draft).await?.activity_id)

@@ -11,6 +11,7 @@ use super::fetch::{Fetcher, Signer};
 use super::keys::KeyCache;
 use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account};
+use crate::domain::moderation::DomainPolicy;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::urls::Urls;
@@ -37,6 +38,11 @@ pub struct Federation {
     /// Wakes this process's workers when work was queued.
     pub wake: Arc<Notify>,
     pub instance_actor: Arc<Account>,
+    /// Bounds on parsing a foreign page for microformats.
+    pub mf2_limits: crate::indieweb::mf2::Limits,
+    /// The operator's domain rules, as this process sees them (the outbound
+    /// client refuses blocked hosts through the same policy).
+    pub moderation: DomainPolicy,
     signers: Arc<RwLock<HashMap<i64, Arc<PKey<Private>>>>>,
 }
 
@@ -49,14 +55,18 @@ impl Federation {
         metrics: Arc<Metrics>,
     ) -> Result<Self, DomainError> {
         let instance_actor = accounts::ensure_instance_actor(&store, &urls).await?;
+        let moderation = DomainPolicy::new(store.clone());
+        let fetcher = fetcher.with_host_policy(Arc::new(moderation.clone()));
         Ok(Federation {
             store,
             urls,
             fetcher,
+            moderation,
             keys: Arc::new(KeyCache::default()),
             metrics,
             wake: Arc::new(Notify::new()),
             instance_actor: Arc::new(instance_actor),
+            mf2_limits: crate::indieweb::mf2::Limits::default(),
             signers: Arc::default(),
         })
     }

@@ -12,6 +12,7 @@ pub mod documents;
 pub mod fetch;
 pub mod inbox;
 pub mod keys;
+pub mod moderation;
 pub mod nodeinfo;
 pub mod outbox;
 pub mod resolve;

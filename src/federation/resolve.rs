@@ -76,15 +76,12 @@ pub fn actor_document_to_remote(doc: &Value, fetched_from: &str) -> Result<Remot
         outbox_url: text(doc, "outbox").map(str::to_owned),
         followers_url: text(doc, "followers").map(str::to_owned),
         following_url: text(doc, "following").map(str::to_owned),
-        profile_url: field_id(doc, "url").map(str::to_owned),
+        profile_url: crate::urls::http_url(field_id(doc, "url")),
         key_id: key_id.to_owned(),
         public_key_pem: pem.to_owned(),
         display_name: text(doc, "name").map(str::to_owned),
         summary: text(doc, "summary").map(sanitize_html),
-        avatar_url: doc
-            .get("icon")
-            .and_then(|icon| field_id(icon, "url"))
-            .map(str::to_owned),
+        avatar_url: crate::urls::http_url(doc.get("icon").and_then(|icon| field_id(icon, "url"))),
         manually_approves_followers: doc
             .get("manuallyApprovesFollowers")
             .and_then(Value::as_bool)
@@ -263,5 +260,21 @@ mod tests {
         let mut note = doc();
         note["type"] = json!("Note");
         assert!(actor_document_to_remote(&note, "https://b.example/users/bob").is_err());
+    }
+
+    #[test]
+    fn an_actor_url_or_icon_that_is_not_http_is_dropped() {
+        let mut hostile = doc();
+        hostile["url"] = json!("javascript:alert(1)");
+        hostile["icon"] = json!({"type": "Image", "url": "javascript:alert(2)"});
+        let remote = actor_document_to_remote(&hostile, "https://b.example/users/bob").unwrap();
+        assert_eq!(remote.profile_url, None);
+        assert_eq!(remote.avatar_url, None);
+        hostile["url"] = json!("https://b.example/@bob");
+        let remote = actor_document_to_remote(&hostile, "https://b.example/users/bob").unwrap();
+        assert_eq!(
+            remote.profile_url.as_deref(),
+            Some("https://b.example/@bob")
+        );
     }
 }

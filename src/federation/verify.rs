@@ -65,9 +65,12 @@ async fn verify_inner(
 ) -> Result<OwnedKey, VerifyError> {
     let scheme = fed.urls.scheme();
     let host = fed.urls.host();
+    // Bound to this server: a signature made for another host, replayed
+    // here with that `Host` header, does not verify.
     let target = RequestTarget {
         scheme: &scheme,
         authority: Some(&host),
+        bound_to: Some(&host),
     };
     let signature = parse_signature_at(
         request.method,

@@ -63,7 +63,11 @@ async fn accepts_private_notes(
     if !page.status.is_success() {
         return Ok(false);
     }
-    let document = mf2::parse(&String::from_utf8_lossy(&page.body), &page.final_url);
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    // A page over the parsing limits declares nothing.
+    let Ok(document) = mf2::parse_blocking(html, page.final_url, fed.mf2_limits).await else {
+        return Ok(false);
+    };
     Ok(!document.rel(PRIVATE_NOTES_REL).is_empty())
 }
 

@@ -173,7 +173,20 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
         }
         return Ok(JobOutcome::Done);
     }
-    let document = mf2::parse(&html, &page.final_url);
+    let document = match mf2::parse_blocking(
+        html.into_owned(),
+        page.final_url.clone(),
+        fed.mf2_limits,
+    )
+    .await
+    {
+        Ok(document) => document,
+        Err(error) => {
+            let reason = format!("the source cannot be read: {error}");
+            record(fed, &mention, MentionStatus::Rejected, Some(&reason), None).await?;
+            return Ok(JobOutcome::Done);
+        }
+    };
     let entries = mf2::find_items(&document, "h-entry");
     let Some(entry_item) = entries
         .iter()
@@ -194,10 +207,21 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
         .await?;
         return Ok(JobOutcome::Done);
     };
-    let entry = hentry_to_entry(&entry_item.to_json());
-    let site = site_profile(fed, &document, entry_item, &source, &page.final_url).await;
+    let mut entry = hentry_to_entry(&entry_item.to_json());
+    // The page speaks for the site it was served from: the origin of the
+    // final URL after redirects, not of the URL the sender named (an open
+    // redirect on a victim's site must not make the page the victim's).
+    let same_site =
+        |url: &str| Url::parse(url).is_ok_and(|u| u.origin() == page.final_url.origin());
+    entry.url = entry.url.filter(|u| same_site(u));
+    let source_url = if same_site(&mention.source) {
+        mention.source.clone()
+    } else {
+        page.final_url.to_string()
+    };
+    let site = site_profile(fed, &document, entry_item, &page.final_url).await;
     let proxy = accounts::ensure_proxy(&fed.store, &fed.urls, site).await?;
-    let (object, recorded) = match publish_entry(fed, &proxy, &mention, entry).await {
+    let (object, recorded) = match publish_entry(fed, &proxy, &mention, entry, source_url).await {
         Ok(published) => published,
         Err(DomainError::NotMember(room)) => {
             let reason = format!(
@@ -219,7 +243,9 @@ fn card_profile(card: &Item, origin: &Url) -> (Option<String>, Option<String>) {
     // An author URL elsewhere than the source's site is not trusted: a page
     // cannot speak for another site.
     let same_site = |url: &str| Url::parse(url).is_ok_and(|u| u.origin() == origin.origin());
-    let photo = card.first_url("photo");
+    let photo = card
+        .first_url("photo")
+        .filter(|u| crate::urls::is_http_url(u));
     let claims_elsewhere = card.first_url("url").is_some_and(|u| !same_site(&u));
     if claims_elsewhere {
         return (None, None);
@@ -228,19 +254,19 @@ fn card_profile(card: &Item, origin: &Url) -> (Option<String>, Option<String>) {
 }
 
 /// The author of the entry, per the authorship algorithm: on the page, on
-/// the author page it points to, else the site's home page.
+/// the author page it points to, else the site's home page. The site is the
+/// origin of `page_url`, where the page was finally served from.
 async fn site_profile(
     fed: &Federation,
     document: &mf2::Document,
     entry: &Item,
-    source: &Url,
     page_url: &Url,
 ) -> SiteProfile {
-    let mut origin = source.clone();
+    let mut origin = page_url.clone();
     origin.set_path("/");
     origin.set_query(None);
     origin.set_fragment(None);
-    let domain = crate::config::host_of(source).to_ascii_lowercase();
+    let domain = crate::config::host_of(page_url).to_ascii_lowercase();
     let mut profile = SiteProfile {
         site_url: origin.to_string(),
         domain,
@@ -277,7 +303,10 @@ async fn fetch_card(fed: &Federation, url: &str) -> Option<Item> {
     if !page.status.is_success() {
         return None;
     }
-    let document = mf2::parse(&String::from_utf8_lossy(&page.body), &page.final_url);
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    let document = mf2::parse_blocking(html, page.final_url.clone(), fed.mf2_limits)
+        .await
+        .ok()?;
     mf2::representative_hcard(&document, &page.final_url)
 }
 
@@ -299,13 +328,14 @@ async fn publish_entry(
     proxy: &Account,
     mention: &Mention,
     entry: Entry,
+    page_url: String,
 ) -> Result<(String, bool), DomainError> {
     let verified = |object_ap_id: &str| ledger::Bookkeeping::MentionVerified {
         mention_id: mention.id,
         object_ap_id: object_ap_id.to_owned(),
     };
     let now = Utc::now().naive_utc();
-    let source_url = entry.url.clone().unwrap_or_else(|| mention.source.clone());
+    let source_url = entry.url.clone().unwrap_or(page_url);
     let followers = proxy.followers_url.clone().unwrap_or_default();
     match &entry.kind {
         EntryKind::Like(object) | EntryKind::Announce(object) => {

@@ -115,6 +115,9 @@ pub async fn room_posts(
     let announced =
         posts::outbox_for(&fed.store, room, Some(room.actor_url.clone()), 0, 10_000).await?;
     let mut found = Vec::new();
+    // The conversation is a public page: silenced and suspended authors are
+    // left out (the members still receive their posts).
+    let moderated = crate::domain::moderation::PublicFilter::read(&fed.store).await?;
     for announce in announced.items.iter().rev() {
         let Some(inner_id) = &announce.object_ap_id else {
             continue;
@@ -134,7 +137,9 @@ pub async fn room_posts(
         else {
             continue;
         };
-        if let Some(author) = accounts::find_by_id(&fed.store, post.author_id).await? {
+        if let Some(author) = accounts::find_by_id(&fed.store, post.author_id).await?
+            && !moderated.hides(&author, true)
+        {
             found.push((post, author));
         }
     }

@@ -120,8 +120,14 @@ pub async fn request(
     Ok(Ok(()))
 }
 
-/// The room whose feed `topic` is.
+/// The room whose feed `topic` is: its Atom feed, its outbox, or its page
+/// (`/@NAME`, the room's `url`, which names itself as `rel=self`).
 pub async fn room_of_topic(fed: &Federation, topic: &str) -> Result<Option<Account>, DomainError> {
+    if let Some(name) = topic.strip_prefix(&fed.urls.path("/@")) {
+        return Ok(accounts::find_local(&fed.store, name)
+            .await?
+            .filter(|a| a.kind == AccountKind::Group && a.profile_url.as_deref() == Some(topic)));
+    }
     let actor_url = topic
         .strip_suffix("/feed.atom")
         .or_else(|| topic.strip_suffix("/outbox"))

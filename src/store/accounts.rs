@@ -33,6 +33,9 @@ pub struct AccountRow {
     pub key_id: Option<String>,
     pub fetched_at: Option<NaiveDateTime>,
     pub site_url: Option<String>,
+    pub suspended_at: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub header_url: Option<String>,
 }
 
 /// A row about to be inserted.
@@ -197,4 +200,110 @@ pub fn find_local_by_followers_url(
         .select(AccountRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// Local users and rooms of `kind` (proxies of sites and the instance
+/// actor excluded), by name.
+pub fn list_local(conn: &mut AnyConnection, kind: &str) -> QueryResult<Vec<AccountRow>> {
+    accounts::table
+        .filter(accounts::domain.is_null())
+        .filter(accounts::site_url.is_null())
+        .filter(accounts::kind.eq(kind))
+        .order(accounts::username)
+        .select(AccountRow::as_select())
+        .load(conn)
+}
+
+/// What an operator changes of a local account; `None` leaves a field,
+/// `Some(None)` clears it.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = accounts)]
+pub struct ProfileChanges<'a> {
+    pub display_name: Option<Option<&'a str>>,
+    pub summary: Option<Option<&'a str>>,
+    pub avatar_url: Option<Option<&'a str>>,
+    pub header_url: Option<Option<&'a str>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn update_local_profile(
+    conn: &mut AnyConnection,
+    id: i64,
+    changes: &ProfileChanges<'_>,
+) -> QueryResult<usize> {
+    diesel::update(accounts::table.find(id))
+        .set(changes)
+        .execute(conn)
+}
+
+/// Sets or clears an account's suspension.
+pub fn set_suspended(
+    conn: &mut AnyConnection,
+    id: i64,
+    at: Option<NaiveDateTime>,
+) -> QueryResult<usize> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::suspended_at.eq(at))
+        .execute(conn)
+}
+
+/// Marks a local account deleted: its password goes, its row (and key,
+/// which signs the Delete) stays so the name is never reused.
+pub fn mark_deleted(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::deleted_at.eq(Some(at)),
+            accounts::password_hash.eq(None::<String>),
+            accounts::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Ids of the remote accounts on `domain` or its subdomains (with any port,
+/// unless `domain` names one).
+pub fn remote_ids_on(conn: &mut AnyConnection, domain: &str) -> QueryResult<Vec<i64>> {
+    let rows: Vec<(i64, Option<String>)> = accounts::table
+        .filter(accounts::domain.is_not_null())
+        .filter(
+            accounts::domain
+                .eq(domain)
+                .or(accounts::domain.like(format!("{domain}:%")))
+                .or(accounts::domain.like(format!("%.{domain}")))
+                .or(accounts::domain.like(format!("%.{domain}:%"))),
+        )
+        .select((accounts::id, accounts::domain))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, host)| {
+            host.as_deref()
+                .is_some_and(|host| crate::domain::moderation::rule_covers(domain, host))
+        })
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// The remote account `username` on `domain` (`host[:port]`).
+pub fn find_remote(
+    conn: &mut AnyConnection,
+    username: &str,
+    domain: &str,
+) -> QueryResult<Option<AccountRow>> {
+    accounts::table
+        .filter(accounts::domain.eq(domain))
+        .filter(accounts::username.eq(username))
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Forgets the avatars of these accounts (their domain's media is refused).
+pub fn clear_avatars(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<usize> {
+    let mut changed = 0;
+    for chunk in ids.chunks(400) {
+        changed += diesel::update(accounts::table.filter(accounts::id.eq_any(chunk)))
+            .set(accounts::avatar_url.eq(None::<String>))
+            .execute(conn)?;
+    }
+    Ok(changed)
 }

@@ -112,3 +112,51 @@ pub fn local_followers(conn: &mut AnyConnection, followee_id: i64) -> QueryResul
         .select(accounts::id)
         .load(conn)
 }
+
+/// Removes every follow, either way, that involves one of `account_ids`
+/// (a blocked domain's accounts, a deleted account). Returns how many went.
+pub fn delete_involving(conn: &mut AnyConnection, account_ids: &[i64]) -> QueryResult<usize> {
+    let mut removed = 0;
+    // Chunks keep statements under SQLite's bound-parameter limit.
+    for chunk in account_ids.chunks(400) {
+        removed += diesel::delete(
+            follows::table.filter(
+                follows::follower_id
+                    .eq_any(chunk)
+                    .or(follows::followee_id.eq_any(chunk)),
+            ),
+        )
+        .execute(conn)?;
+    }
+    Ok(removed)
+}
+
+/// Follow requests to `followee_id` that wait for an answer, oldest first,
+/// with who asked.
+pub fn pending_for(
+    conn: &mut AnyConnection,
+    followee_id: i64,
+) -> QueryResult<Vec<(FollowRow, AccountRow)>> {
+    follows::table
+        .inner_join(accounts::table.on(accounts::id.eq(follows::follower_id)))
+        .filter(follows::followee_id.eq(followee_id))
+        .filter(follows::accepted.eq(false))
+        .order(follows::id.asc())
+        .select((FollowRow::as_select(), AccountRow::as_select()))
+        .load(conn)
+}
+
+/// Accepted follows to and from an account: (followers, following).
+pub fn counts(conn: &mut AnyConnection, account_id: i64) -> QueryResult<(i64, i64)> {
+    let followers = follows::table
+        .filter(follows::followee_id.eq(account_id))
+        .filter(follows::accepted.eq(true))
+        .count()
+        .get_result(conn)?;
+    let following = follows::table
+        .filter(follows::follower_id.eq(account_id))
+        .filter(follows::accepted.eq(true))
+        .count()
+        .get_result(conn)?;
+    Ok((followers, following))
+}

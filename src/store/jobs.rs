@@ -24,6 +24,8 @@ pub struct JobRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Runs that ended without an outcome (lease expired, or timed out).
+    pub crashes: i32,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -73,7 +75,9 @@ ready AS (
     WHERE (j.status IN ('pending', 'retrying') AND j.run_at <= $2)
        OR (j.status = 'running' AND j.locked_until < $2)
 )
-UPDATE jobs SET status = 'running', locked_until = $1, updated_at = $2
+UPDATE jobs SET status = 'running', locked_until = $1, updated_at = $2,
+    -- A running job whose lease expired crashed (or hung) its worker.
+    crashes = crashes + CASE WHEN status = 'running' THEN 1 ELSE 0 END
 WHERE id IN (
     SELECT id FROM jobs
     WHERE id IN (
@@ -89,6 +93,61 @@ WHERE id IN (
     {lock}
 )
 RETURNING *";
+
+/// Buries the jobs whose lease expired once more after `max_crashes`
+/// crashes: a job that takes its worker down (or hangs it) is not retried
+/// forever. Returns how many.
+pub fn bury_crashed(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    max_crashes: i32,
+) -> QueryResult<usize> {
+    diesel::update(
+        jobs::table
+            .filter(jobs::status.eq("running"))
+            .filter(jobs::locked_until.lt(now))
+            .filter(jobs::crashes.ge(max_crashes - 1)),
+    )
+    .set((
+        jobs::status.eq("dead"),
+        jobs::crashes.eq(jobs::crashes + 1),
+        jobs::locked_until.eq(None::<NaiveDateTime>),
+        jobs::last_error.eq(Some(
+            "the job crashed or hung its worker too many times (lease expired)",
+        )),
+        jobs::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Records a run that went over the time limit: another attempt, or dead
+/// after `max_crashes` such runs or lost leases.
+pub fn time_out(
+    conn: &mut AnyConnection,
+    id: i64,
+    max_crashes: i32,
+    run_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let crashed = jobs::crashes + 1;
+    let row: Option<i32> = jobs::table
+        .find(id)
+        .select(jobs::crashes)
+        .first(conn)
+        .optional()?;
+    let dead = row.is_some_and(|c| c + 1 >= max_crashes);
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::status.eq(if dead { "dead" } else { "retrying" }),
+            jobs::crashes.eq(crashed),
+            jobs::attempts.eq(jobs::attempts + 1),
+            jobs::run_at.eq(run_at),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::last_error.eq(Some("the job went over its time limit")),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
 
 /// Claims up to `limit` due jobs (and jobs whose lease expired) until
 /// `lease_until`, skipping hosts that already have `host_cap` jobs running.
@@ -191,4 +250,78 @@ pub fn prune_done(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResul
             .filter(jobs::updated_at.lt(before)),
     )
     .execute(conn)
+}
+
+/// Jobs, newest first, of one status (any when `None`), at most `limit`.
+pub fn list(
+    conn: &mut AnyConnection,
+    status: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<JobRow>> {
+    let mut query = jobs::table
+        .order(jobs::id.desc())
+        .limit(limit)
+        .select(JobRow::as_select())
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(jobs::status.eq(status.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Makes dead or retrying jobs due now (one by id, or all dead ones),
+/// with their attempts reset. Returns how many.
+pub fn retry_now(
+    conn: &mut AnyConnection,
+    id: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let target = jobs::table
+        .filter(jobs::status.eq_any(["dead", "retrying"]))
+        .into_boxed();
+    let ids: Vec<i64> = match id {
+        Some(id) => target.filter(jobs::id.eq(id)).select(jobs::id).load(conn)?,
+        None => target
+            .filter(jobs::status.eq("dead"))
+            .select(jobs::id)
+            .load(conn)?,
+    };
+    let mut changed = 0;
+    for chunk in ids.chunks(400) {
+        changed += diesel::update(jobs::table.filter(jobs::id.eq_any(chunk)))
+            .set((
+                jobs::status.eq("pending"),
+                jobs::attempts.eq(0),
+                jobs::run_at.eq(now),
+                jobs::locked_until.eq(None::<NaiveDateTime>),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(changed)
+}
+
+/// Deletes jobs of a finished status (`dead` or `done`). Returns how many.
+pub fn purge(conn: &mut AnyConnection, status: &str) -> QueryResult<usize> {
+    diesel::delete(jobs::table.filter(jobs::status.eq(status))).execute(conn)
+}
+
+/// For the metrics: the earliest run time among jobs that are due at `now`
+/// but not taken (so how long the longest-waiting one has waited), and the
+/// most attempts any unfinished job has made.
+pub fn backlog(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+) -> QueryResult<(Option<NaiveDateTime>, Option<i32>)> {
+    use diesel::dsl::{max, min};
+    let waiting_since: Option<NaiveDateTime> = jobs::table
+        .filter(jobs::status.eq_any(["pending", "retrying"]))
+        .filter(jobs::run_at.le(now))
+        .select(min(jobs::run_at))
+        .first(conn)?;
+    let most_attempts: Option<i32> = jobs::table
+        .filter(jobs::status.eq_any(["pending", "retrying", "running"]))
+        .select(max(jobs::attempts))
+        .first(conn)?;
+    Ok((waiting_since, most_attempts))
 }

@@ -26,6 +26,9 @@ diesel::table! {
         fetched_at -> Nullable<Timestamp>,
         password_hash -> Nullable<Text>,
         site_url -> Nullable<Text>,
+        suspended_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        header_url -> Nullable<Text>,
     }
 }
 
@@ -137,6 +140,15 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        crashes -> Integer,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        subject -> Text,
+        failed_at -> Timestamp,
     }
 }
 
@@ -154,11 +166,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     inbox_items,
     jobs,
+    login_failures,
     oauth_clients,
     oauth_grants,
     webmentions,
     private_pages,
     websub_subscriptions,
+    media,
+    domain_blocks,
+    reports,
     mastodon_idempotency,
     mastodon_conversation_marks,
     mastodon_dismissals,
@@ -227,6 +243,40 @@ diesel::table! {
         secret -> Nullable<Text>,
         lease_expires_at -> Timestamp,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    media (id) {
+        id -> BigInt,
+        token -> Text,
+        account_id -> BigInt,
+        content_type -> Text,
+        bytes -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    domain_blocks (id) {
+        id -> BigInt,
+        domain -> Text,
+        severity -> Text,
+        reject_media -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        reporter_id -> BigInt,
+        targets -> Text,
+        content -> Nullable<Text>,
+        document -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
     }
 }
 

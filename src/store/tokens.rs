@@ -78,3 +78,42 @@ pub fn revoke_by_grant(
     .set(tokens::revoked_at.eq(Some(at)))
     .execute(conn)
 }
+
+/// The tokens of an account, oldest first.
+pub fn list_for(conn: &mut AnyConnection, account_id: i64) -> QueryResult<Vec<TokenRow>> {
+    tokens::table
+        .filter(tokens::account_id.eq(account_id))
+        .order(tokens::id)
+        .select(TokenRow::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<TokenRow>> {
+    tokens::table
+        .find(id)
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Revokes one token by row id, unless it is revoked already.
+pub fn revoke(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(tokens::table.find(id).filter(tokens::revoked_at.is_null()))
+        .set(tokens::revoked_at.eq(Some(at)))
+        .execute(conn)
+}
+
+/// Revokes every live token of an account.
+pub fn revoke_all_for(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        tokens::table
+            .filter(tokens::account_id.eq(account_id))
+            .filter(tokens::revoked_at.is_null()),
+    )
+    .set(tokens::revoked_at.eq(Some(at)))
+    .execute(conn)
+}

@@ -100,3 +100,11 @@ pub fn recent_from_host(
         .count()
         .get_result(conn)
 }
+
+/// Mentions waiting for verification.
+pub fn count_queued(conn: &mut AnyConnection) -> QueryResult<i64> {
+    webmentions::table
+        .filter(webmentions::status.eq("queued"))
+        .count()
+        .get_result(conn)
+}

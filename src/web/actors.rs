@@ -20,7 +20,7 @@ pub async fn user(
     representation: Representation,
 ) -> Result<Response, WebError> {
     let account = find(&state, &name, Some(AccountKind::Person)).await?;
-    render(&state, &account, representation)
+    render(&state, &account, representation).await
 }
 
 /// `GET /rooms/{name}`: a Group.
@@ -30,7 +30,7 @@ pub async fn room(
     representation: Representation,
 ) -> Result<Response, WebError> {
     let account = find(&state, &name, Some(AccountKind::Group)).await?;
-    render(&state, &account, representation)
+    render(&state, &account, representation).await
 }
 
 /// `GET /sites/{domain}`: the proxy actor of an IndieWeb site.
@@ -41,7 +41,7 @@ pub async fn site(
 ) -> Result<Response, WebError> {
     let account =
         super::collections::owner::<{ super::collections::SITE }>(&state, &domain).await?;
-    render(&state, &account, representation)
+    render(&state, &account, representation).await
 }
 
 /// `GET /@{name}`: the profile page of a user or room.
@@ -52,7 +52,7 @@ pub async fn profile(
 ) -> Result<Response, WebError> {
     let name = handle.strip_prefix('@').ok_or_else(WebError::not_found)?;
     let account = find(&state, name, None).await?;
-    render(&state, &account, representation)
+    render(&state, &account, representation).await
 }
 
 /// `GET /actor`: the instance actor (an Application).
@@ -68,19 +68,45 @@ async fn find(
     name: &str,
     kind: Option<AccountKind>,
 ) -> Result<Account, WebError> {
-    accounts::find_local(&state.store, name)
+    let account = accounts::find_local(&state.store, name)
         .await?
         .filter(|a| a.kind != AccountKind::Application && kind.is_none_or(|k| k == a.kind))
-        .ok_or_else(WebError::not_found)
+        .ok_or_else(WebError::not_found)?;
+    // A deleted account is gone for good; a suspended one may come back,
+    // so it is only not found (a 410 would make peers forget it).
+    if account.deleted_at.is_some() {
+        return Err(WebError::new(
+            axum::http::StatusCode::GONE,
+            "this account has been deleted",
+        ));
+    }
+    if account.suspended_at.is_some() {
+        return Err(WebError::not_found());
+    }
+    Ok(account)
 }
 
-fn render(
+/// The actor as JSON; for a browser, the profile page, or for an open room
+/// its conversation (the room's `url`), which says how to join.
+async fn render(
     state: &AppState,
     account: &Account,
     representation: Representation,
 ) -> Result<Response, WebError> {
     let mut response = match representation {
-        Representation::Html => ProfilePage::of(account, &state.urls).render_response()?,
+        Representation::Html
+            if account.kind == AccountKind::Group && !account.manually_approves_followers =>
+        {
+            let page_url = account
+                .profile_url
+                .clone()
+                .unwrap_or_else(|| account.actor_url.clone());
+            super::collections::room_page(state, account, page_url).await?
+        }
+        Representation::Html => {
+            let facts = crate::domain::instance::profile_facts(&state.store, account).await?;
+            ProfilePage::of(account, &state.urls, &facts).render_response()?
+        }
         json => json_response(json.content_type(), &account_to_actor(account))?,
     };
     response

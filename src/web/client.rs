@@ -19,7 +19,7 @@ use crate::federation::client::{SubmitError, submit};
 async fn user(state: &AppState, name: &str) -> Result<Account, WebError> {
     accounts::find_local(&state.store, name)
         .await?
-        .filter(|a| a.kind == AccountKind::Person)
+        .filter(|a| a.kind == AccountKind::Person && !a.is_hidden())
         .ok_or_else(WebError::not_found)
 }
 

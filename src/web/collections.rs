@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::AppState;
 use super::error::WebError;
 use super::negotiate::Representation;
-use super::pages::{EntryView, FeedPage, html_response};
+use super::pages::{EntryView, FeedPage, JoinHelp, html_response};
 use super::signed::Requester;
 use super::well_known::json_response;
 use crate::domain::accounts::{self, Account, AccountKind};
@@ -61,6 +61,7 @@ pub async fn owner<const KIND: u8>(state: &AppState, name: &str) -> Result<Accou
     };
     found
         .filter(|a| a.kind == kind && (a.site_url.is_some() == (KIND == SITE)))
+        .filter(|a| !a.is_hidden())
         .ok_or_else(WebError::not_found)
 }
 
@@ -203,7 +204,11 @@ fn paged(id: &str, page: Option<i64>, all: Vec<Value>) -> Result<Response, WebEr
 
 /// A room's page: its conversation as an h-feed, oldest first, with its
 /// hub. A members-only room has no public page.
-async fn room_page(state: &AppState, room: &Account) -> Result<Response, WebError> {
+pub(super) async fn room_page(
+    state: &AppState,
+    room: &Account,
+    self_url: String,
+) -> Result<Response, WebError> {
     if room.manually_approves_followers {
         return Err(WebError::not_found());
     }
@@ -229,6 +234,8 @@ async fn room_page(state: &AppState, room: &Account) -> Result<Response, WebErro
         summary: room.summary.clone(),
         member_count: Some(members),
         hub_url: Some(state.urls.path("/websub")),
+        join: Some(JoinHelp::of(room, &state.urls, self_url.clone())),
+        self_url,
     };
     let mut response = html_response(&view)?;
     response
@@ -239,7 +246,8 @@ async fn room_page(state: &AppState, room: &Account) -> Result<Response, WebErro
 
 async fn feed_page(state: &AppState, account: &Account, page: i64) -> Result<Response, WebError> {
     if account.kind == AccountKind::Group {
-        return room_page(state, account).await;
+        let self_url = account.outbox_url.clone().unwrap_or_default();
+        return room_page(state, account, self_url).await;
     }
     let found =
         posts::public_posts_of(&state.store, account.id, (page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
@@ -265,6 +273,8 @@ async fn feed_page(state: &AppState, account: &Account, page: i64) -> Result<Res
         summary: None,
         member_count: None,
         hub_url: None,
+        self_url: account.outbox_url.clone().unwrap_or_default(),
+        join: None,
     };
     let mut response = html_response(&view)?;
     response

@@ -20,6 +20,8 @@ pub struct WebError {
     pub cause: Option<Cause>,
     /// A `WWW-Authenticate` challenge (401 and 403 of bearer auth).
     pub challenge: Option<String>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl WebError {
@@ -29,12 +31,19 @@ impl WebError {
             public: public.into(),
             cause: None,
             challenge: None,
+            retry_after: None,
         }
     }
 
     /// Adds a `WWW-Authenticate` challenge.
     pub fn with_challenge(mut self, challenge: impl Into<String>) -> Self {
         self.challenge = Some(challenge.into());
+        self
+    }
+
+    /// Adds a `Retry-After` header.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
         self
     }
 
@@ -59,6 +68,7 @@ impl WebError {
             public: "internal error".into(),
             cause: Some(cause.into()),
             challenge: None,
+            retry_after: None,
         }
     }
 }
@@ -95,6 +105,12 @@ impl IntoResponse for WebError {
             response
                 .headers_mut()
                 .insert(axum::http::header::WWW_AUTHENTICATE, value);
+        }
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
         }
         response
     }

@@ -89,6 +89,11 @@ async fn accept(
             "send application/activity+json or application/ld+json",
         ));
     }
+    if let Some(refused) = crate::federation::moderation::refusal(&state.fed, headers, body).await?
+    {
+        metrics.increment(INBOX_REQUESTS, refused.reason());
+        return Err(WebError::new(StatusCode::FORBIDDEN, refused.message()));
+    }
     let request = SignedRequest {
         method,
         path_and_query: uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/"),

@@ -6,15 +6,27 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::WebError;
+use crate::metrics::Backlog;
 use crate::store::{StoreError, jobs};
 
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError> {
-    let depth = state
+    let (depth, backlog) = state
         .store
-        .run(|conn| Ok::<_, StoreError>(jobs::count_by_kind_and_status(conn)?))
+        .run(|conn| {
+            let depth = jobs::count_by_kind_and_status(conn)?;
+            let now = chrono::Utc::now().naive_utc();
+            let (oldest, max_attempts) = jobs::backlog(conn, now)?;
+            let backlog = Backlog {
+                oldest_age_seconds: oldest
+                    .map(|at| (now - at).num_milliseconds().max(0) as f64 / 1000.0)
+                    .unwrap_or(0.0),
+                max_attempts: i64::from(max_attempts.unwrap_or(0)),
+            };
+            Ok::<_, StoreError>((depth, backlog))
+        })
         .await
         .map_err(WebError::internal)?;
-    let text = state.fed.metrics.render(&depth);
+    let text = state.fed.metrics.render(&depth) + &backlog.render();
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

@@ -26,6 +26,7 @@ pub async fn private(
         .ok_or_else(WebError::not_found)?;
     let author = accounts::find_by_id(&state.store, post.author_id)
         .await?
+        .filter(|a| !a.is_hidden())
         .ok_or_else(WebError::not_found)?;
     let mut entry = EntryView::of(&post, &author);
     entry.url = state.urls.path(&format!("/private/{token}"));

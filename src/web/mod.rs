@@ -4,17 +4,21 @@
 mod actors;
 pub mod auth;
 mod client;
+pub mod client_address;
 mod collections;
 pub mod error;
 mod health;
+mod home;
 mod inbox;
 pub mod mastodon;
+mod media;
 mod metrics;
 mod mirror;
 pub mod negotiate;
 mod oauth;
 mod objects;
 mod pages;
+pub mod serve;
 pub mod signed;
 mod webmention;
 mod websub;
@@ -44,6 +48,8 @@ pub struct AppState {
     pub urls: Urls,
     pub config: Arc<Config>,
     pub fed: Federation,
+    /// The login form's limits (argon2 slots, failure counts).
+    pub logins: crate::domain::logins::LoginGuard,
 }
 
 impl AppState {
@@ -51,14 +57,25 @@ impl AppState {
         AppState {
             urls: fed.urls.clone(),
             store: fed.store.clone(),
+            logins: crate::domain::logins::LoginGuard::new(
+                config.login_concurrency,
+                config.login_max_failures,
+            ),
             config: Arc::new(config),
             fed,
         }
     }
 }
 
+/// The `Content-Security-Policy` of every HTML page: no scripts at all,
+/// the pages' own inline styles, images and media from the web. Should a
+/// foreign link or markup get past the sanitizer, it still cannot run.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; \
+img-src http: https: data:; media-src http: https:; base-uri 'none'; object-src 'none'";
+
 /// Every HTML page advertises the Webmention endpoint in a `Link` header
-/// (the templates carry the matching `<link rel="webmention">`).
+/// (the templates carry the matching `<link rel="webmention">`) and gets
+/// [`PAGE_CSP`] unless it set a stricter policy of its own.
 async fn advertise_webmention(
     axum::extract::State(state): axum::extract::State<AppState>,
     mut response: axum::response::Response,
@@ -68,6 +85,16 @@ async fn advertise_webmention(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
+    if is_html
+        && !response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_SECURITY_POLICY)
+    {
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(PAGE_CSP),
+        );
+    }
     if is_html
         && let Ok(value) = axum::http::HeaderValue::from_str(&format!(
             "<{}>; rel=\"webmention\"",
@@ -160,6 +187,8 @@ pub fn router(state: AppState) -> Router {
         .route("/contexts/{id}", get(collections::context))
         .route("/activities/{id}", get(objects::activity))
         .route("/metrics", get(metrics::metrics))
+        .route("/media/{token}", get(media::image))
+        .route("/static/avatar.svg", get(media::default_avatar))
         .route("/webmention", post(webmention::receive))
         .route("/mirror", get(mirror::mirror))
         .route("/websub", post(websub::hub))
@@ -181,6 +210,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mastodon::routes())
         .route("/{handle}", get(actors::profile))
         .route("/healthz", get(health::healthz))
+        .route("/", get(home::home))
         .fallback(|| async { error::WebError::not_found() })
         .layer(axum::middleware::map_response_with_state(
             state.clone(),

@@ -14,9 +14,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::client_address::ClientAddress;
 use super::error::WebError;
 use super::mastodon::params::Params;
 use super::pages::MessagePage;
+use crate::domain::logins::{self, LoginOutcome};
 use crate::domain::oauth::{
     self, Client, CodeExchange, GrantRequest, KNOWN_SCOPES, OAuthError, requested_scopes,
 };
@@ -128,6 +130,13 @@ pub struct AuthorizeParams {
     code_challenge_method: Option<String>,
 }
 
+/// The page policy, and no framing.
+const OAUTH_CSP: &str = concat!(
+    "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; ",
+    "img-src http: https: data:; media-src http: https:; base-uri 'none'; object-src 'none'",
+    "; frame-ancestors 'none'"
+);
+
 /// A login or consent page: never cached, never framed (no clickjacking of
 /// the Allow button).
 fn page(status: StatusCode, template: &impl Template) -> Result<Response, WebError> {
@@ -138,10 +147,7 @@ fn page(status: StatusCode, template: &impl Template) -> Result<Response, WebErr
             (CONTENT_TYPE, "text/html; charset=utf-8"),
             (CACHE_CONTROL, "no-store"),
             (axum::http::header::X_FRAME_OPTIONS, "DENY"),
-            (
-                axum::http::header::CONTENT_SECURITY_POLICY,
-                "frame-ancestors 'none'",
-            ),
+            (axum::http::header::CONTENT_SECURITY_POLICY, OAUTH_CSP),
         ],
         html,
     )
@@ -361,22 +367,50 @@ struct ConsentPage {
 /// `POST /oauth/authorize`: checks the password, then asks for consent.
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     let (client, request) = match check_request(&state, &form.params).await? {
         Ok(checked) => checked,
         Err(response) => return Ok(*response),
     };
-    let Some(account) = oauth::check_password(&state.store, &form.username, form.password).await?
-    else {
-        let login = login_page(
-            &state,
-            &client,
-            &request,
-            &form.username,
-            Some("The user name or password is wrong."),
-        );
-        return page(StatusCode::UNAUTHORIZED, &login);
+    let outcome = logins::log_in(
+        &state.store,
+        &state.logins,
+        &form.username,
+        form.password,
+        address,
+    )
+    .await?;
+    let account = match outcome {
+        LoginOutcome::LoggedIn(account) => *account,
+        LoginOutcome::Wrong => {
+            tracing::info!(username = ?form.username, ?address, "login failed");
+            let login = login_page(
+                &state,
+                &client,
+                &request,
+                &form.username,
+                Some("The user name or password is wrong."),
+            );
+            return page(StatusCode::UNAUTHORIZED, &login);
+        }
+        LoginOutcome::Throttled(wait) => {
+            tracing::warn!(username = ?form.username, ?address, "login throttled");
+            let login = login_page(
+                &state,
+                &client,
+                &request,
+                &form.username,
+                Some("Too many failed logins. Please wait a few minutes and try again."),
+            );
+            let mut response = page(StatusCode::TOO_MANY_REQUESTS, &login)?;
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(wait.as_secs().max(1)),
+            );
+            return Ok(response);
+        }
     };
     let scopes = request.scopes.0.clone();
     let consent = oauth::begin_grant(&state.store, &account, request).await?;

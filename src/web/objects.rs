@@ -45,13 +45,37 @@ pub async fn object(
     }
 }
 
-/// `GET /activities/{id}`
+/// `GET /activities/{id}`: the activity as JSON; a browser is sent (303)
+/// to the page of its object.
 pub async fn activity(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
+    representation: Representation,
     Requester(requester): Requester,
 ) -> Result<Response, WebError> {
     let id = id_of(&state, &uri);
+    if representation == Representation::Html {
+        return match posts::local_activity_for(&state.store, &id, None).await? {
+            Lookup::Found(activity) => {
+                let object = activity.object_ap_id.ok_or_else(WebError::not_found)?;
+                let page = if object.starts_with(&format!("{}/", state.urls.origin())) {
+                    object
+                } else {
+                    state.urls.mirror(&object)
+                };
+                let mut response = (
+                    StatusCode::SEE_OTHER,
+                    [(axum::http::header::LOCATION, page)],
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(VARY, axum::http::HeaderValue::from_static("Accept"));
+                Ok(response)
+            }
+            Lookup::Gone { .. } | Lookup::NotFound => Err(WebError::not_found()),
+        };
+    }
     match posts::local_activity_for(&state.store, &id, requester).await? {
         Lookup::Found(activity) => document(&activity.document),
         Lookup::Gone { .. } | Lookup::NotFound => Err(WebError::not_found()),

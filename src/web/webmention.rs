@@ -68,9 +68,12 @@ pub async fn receive(
             "the target is not a page of this instance",
         ));
     }
-    let source_host = crate::config::host_of(&source_url).to_ascii_lowercase();
-    let per_minute = i64::from(state.config.webmention_rate_per_minute);
-    match webmentions::receive(&state.store, &source, &target, &source_host, per_minute).await? {
+    let rate_key = webmentions::rate_key(&source_url);
+    let limits = webmentions::ReceiveLimits {
+        per_minute: i64::from(state.config.webmention_rate_per_minute),
+        max_queued: i64::from(state.config.webmention_queue_max),
+    };
+    match webmentions::receive(&state.store, &source, &target, &rate_key, limits).await? {
         Ok(mention) => {
             state.fed.wake.notify_one();
             let status_url = state.urls.path(&format!("/webmention/{}", mention.token));
@@ -81,10 +84,16 @@ pub async fn receive(
             )
                 .into_response())
         }
-        Err(webmentions::RateLimited) => Err(WebError::new(
+        Err(webmentions::RateLimited::Site) => Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too many Webmentions from this site; try again in a minute",
-        )),
+        )
+        .with_retry_after(60)),
+        Err(webmentions::RateLimited::Queue) => Err(WebError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many Webmentions are waiting for verification; try again later",
+        )
+        .with_retry_after(300)),
     }
 }
 

@@ -23,6 +23,7 @@ pub async fn webfinger(
         parse_resource(resource.as_deref()).map_err(|e| WebError::bad_request(e.to_string()))?;
     let account = find_resource(&state, query)
         .await?
+        .filter(|a| !a.is_hidden())
         .ok_or_else(WebError::not_found)?;
     let jrd = account_to_jrd(&account, &state.urls.acct(&account.username));
     json_response(JRD_JSON, &jrd)

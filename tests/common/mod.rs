@@ -3,6 +3,7 @@
 //! the real server bound to port 0 on loopback.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod masto;
 pub mod sink;
 pub mod site;
@@ -387,4 +388,20 @@ pub async fn post_with(url: &str, headers: http::HeaderMap, body: Vec<u8>) -> re
         .send()
         .await
         .unwrap()
+}
+
+/// Local `who` on `server` follows `followee_url`; waits until accepted.
+pub async fn follow_and_wait(server: &TestServer, who: &str, followee_url: &str) {
+    let account = server.account(who).await;
+    estuary::federation::outbox::follow(server.fed(), &account, followee_url)
+        .await
+        .unwrap();
+    wait_until(15, "the follow to be accepted", || async {
+        estuary::domain::follows::following(&server.state.store, account.id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|f| f.actor_url == followee_url)
+    })
+    .await;
 }

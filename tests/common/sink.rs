@@ -1,6 +1,7 @@
 //! A stand-in remote server on loopback: it serves actor documents whose
-//! inboxes it hosts, records every POST, and answers with a status (and
-//! delay) the test chooses.
+//! inboxes it hosts, records every POST (and the method and path of every
+//! request of any kind), and answers with a status (and delay) the test
+//! chooses.
 #![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
@@ -43,6 +44,8 @@ struct SinkState {
     shared_inboxes: usize,
     public_pem: String,
     received: Arc<Mutex<Vec<Received>>>,
+    /// `METHOD /path` of every request that reached the sink.
+    requests: Arc<Mutex<Vec<String>>>,
     behaviour: Arc<Mutex<Behaviour>>,
 }
 
@@ -70,6 +73,7 @@ impl Sink {
             shared_inboxes,
             public_pem,
             received: Arc::default(),
+            requests: Arc::default(),
             behaviour: Arc::new(Mutex::new(Behaviour {
                 status: 202,
                 retry_after: None,
@@ -80,6 +84,11 @@ impl Sink {
             .route("/actors/{n}", get(actor))
             .route("/inbox/{n}", post(record))
             .route("/shared/{n}", post(record))
+            .fallback(|| async { StatusCode::NOT_FOUND })
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                log_request,
+            ))
             .with_state(state.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -98,6 +107,29 @@ impl Sink {
     pub fn received(&self) -> Vec<Received> {
         self.state.received.lock().unwrap().clone()
     }
+
+    /// `METHOD /path` of every request so far, whatever it was.
+    pub fn requests(&self) -> Vec<String> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// `host:port` of the sink: the domain its actors live on.
+    pub fn host(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+}
+
+async fn log_request(
+    State(state): State<SinkState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    state
+        .requests
+        .lock()
+        .unwrap()
+        .push(format!("{} {}", request.method(), request.uri().path()));
+    next.run(request).await
 }
 
 async fn actor(State(state): State<SinkState>, Path(n): Path<usize>) -> Response {

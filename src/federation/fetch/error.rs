@@ -27,6 +27,9 @@ pub enum FetchError {
     TooLarge,
     #[error("too many redirects")]
     TooManyRedirects,
+    /// The operator blocked the host's domain.
+    #[error("{0} is a blocked domain")]
+    Blocked(String),
     #[error("remote server answered {status}")]
     Status { status: StatusCode },
     #[error("response is not a JSON object: {0}")]
@@ -53,6 +56,7 @@ impl FetchError {
             | FetchError::ForbiddenAddress(_)
             | FetchError::TooLarge
             | FetchError::TooManyRedirects
+            | FetchError::Blocked(_)
             | FetchError::NotJson(_)
             | FetchError::Sign(_)
             | FetchError::Setup(_) => false,

@@ -12,6 +12,7 @@ mod body;
 mod error;
 mod guard;
 mod page;
+mod policy;
 mod retry_after;
 #[cfg(test)]
 mod tests;
@@ -19,6 +20,7 @@ mod tests;
 pub use error::FetchError;
 pub use guard::{check_url, is_forbidden_address};
 pub use page::{ACCEPT_HTML, FormOutcome, Page};
+pub use policy::HostPolicy;
 
 use std::fmt;
 use std::sync::Arc;
@@ -105,6 +107,8 @@ struct Inner {
     client: reqwest::Client,
     limits: FetchLimits,
     allow_private: bool,
+    /// Hosts the operator blocked get no request.
+    policy: Option<Arc<dyn HostPolicy>>,
 }
 
 impl Fetcher {
@@ -133,8 +137,22 @@ impl Fetcher {
                 client,
                 limits,
                 allow_private: allow_private_addresses,
+                policy: None,
             }),
         })
+    }
+
+    /// The same client (sharing its connection pool), refusing the hosts
+    /// `policy` refuses.
+    pub fn with_host_policy(&self, policy: Arc<dyn HostPolicy>) -> Self {
+        Fetcher {
+            inner: Arc::new(Inner {
+                client: self.inner.client.clone(),
+                limits: self.inner.limits,
+                allow_private: self.inner.allow_private,
+                policy: Some(policy),
+            }),
+        }
     }
 
     /// Whether loopback and private addresses may be reached.
@@ -158,7 +176,7 @@ impl Fetcher {
         let mut current = without_fragment(url);
         let mut redirects = 0;
         loop {
-            check_url(&current, self.inner.allow_private)?;
+            self.admit(&current).await?;
             let mut response = self.send_get(&current, signer).await?;
             let status = response.status();
             if let Some(next) = redirect_target(&current, &response)? {
@@ -209,7 +227,7 @@ impl Fetcher {
         signer: &Signer,
     ) -> Result<PostOutcome, FetchError> {
         let url = without_fragment(url);
-        check_url(&url, self.inner.allow_private)?;
+        self.admit(&url).await?;
         let mut headers = HeaderMap::new();
         // Before signing: content-type is one of the signed headers.
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(ACTIVITY_JSON));

@@ -15,7 +15,7 @@ use url::Url;
 
 use super::error::request_error;
 use super::retry_after::parse_retry_after;
-use super::{FetchError, Fetcher, POST_RESPONSE_LIMIT, check_url, redirect_target};
+use super::{FetchError, Fetcher, POST_RESPONSE_LIMIT, redirect_target};
 use super::{body::discard_body, without_fragment};
 
 /// `Accept` of a page GET: HTML first, anything else as a last resort (a
@@ -74,7 +74,7 @@ impl Fetcher {
         let mut current = without_fragment(url);
         let mut redirects = 0;
         loop {
-            check_url(&current, self.inner.allow_private)?;
+            self.admit(&current).await?;
             tracing::debug!(url = %current, "GET page");
             let mut response = self
                 .inner
@@ -115,7 +115,7 @@ impl Fetcher {
         pairs: &[(&str, &str)],
     ) -> Result<FormOutcome, FetchError> {
         let url = without_fragment(url);
-        check_url(&url, self.inner.allow_private)?;
+        self.admit(&url).await?;
         tracing::debug!(%url, "POST form");
         let mut response = self
             .inner
@@ -148,7 +148,7 @@ impl Fetcher {
         body: Vec<u8>,
     ) -> Result<FormOutcome, FetchError> {
         let url = without_fragment(url);
-        check_url(&url, self.inner.allow_private)?;
+        self.admit(&url).await?;
         tracing::debug!(%url, "POST body");
         let mut response = self
             .inner

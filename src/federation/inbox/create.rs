@@ -44,11 +44,11 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
         content: text(object, "content").map(sanitize_html),
         summary: text(object, "summary").map(sanitize_html),
         name: text(object, "name").map(str::to_owned),
-        in_reply_to: field_id(object, "inReplyTo").map(str::to_owned),
+        in_reply_to: crate::urls::http_url(field_id(object, "inReplyTo")),
         context: field_id(object, "context")
             .or_else(|| field_id(object, "conversation"))
             .map(str::to_owned),
-        url: field_id(object, "url").map(str::to_owned),
+        url: crate::urls::http_url(field_id(object, "url")),
         addressees: addressees.clone(),
         visibility,
         document: object.to_string(),

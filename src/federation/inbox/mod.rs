@@ -4,6 +4,7 @@
 
 mod create;
 mod delete;
+mod flag;
 mod follow;
 mod follow_answer;
 mod reaction;
@@ -157,6 +158,7 @@ pub async fn receive(
         "Undo" => undo::receive(&inbound).await?,
         "Like" | "Announce" => reaction::receive(&inbound).await?,
         "Block" => reaction::receive_block(&inbound).await?,
+        "Flag" => flag::receive(&inbound).await?,
         other => {
             tracing::info!(
                 kind = other,

@@ -292,7 +292,10 @@ fn signing_string<S: AsRef<str>>(
                     "an unknown pseudo-header is covered",
                 ));
             }
-            "host" => combined_value(headers, "host")
+            "host" => target
+                .bound_to
+                .map(|a| a.as_bytes().to_vec())
+                .or_else(|| combined_value(headers, "host"))
                 .or_else(|| target.authority.map(|a| a.as_bytes().to_vec()))
                 .ok_or_else(|| SignatureError::malformed("the Host header is missing"))?,
             _ => {

@@ -107,16 +107,23 @@ pub enum Scheme {
 /// How the request reached us, beyond its method, path and headers: RFC
 /// 9421's `@target-uri`, `@authority` and `@scheme` need it.
 ///
-/// The authority is taken from the `Host` header; `authority` is used only
-/// when the request has none (HTTP/2 carries it as `:authority`, which
-/// servers keep in the URI). `scheme` is how the *client* reached us: behind
-/// a TLS-terminating proxy that is the public base URL's scheme.
+/// The authority is this server's own when `bound_to` is set (a server
+/// verifying requests meant for it: a signature made for another host must
+/// not verify here, whatever `Host` header a replay carries). Otherwise it
+/// is taken from the `Host` header, and `authority` is used only when the
+/// request has none (HTTP/2 carries it as `:authority`, which servers keep
+/// in the URI). `scheme` is how the *client* reached us: behind a
+/// TLS-terminating proxy that is the public base URL's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestTarget<'a> {
     /// `https` or `http`, lower-case.
     pub scheme: &'a str,
     /// The authority to fall back on when there is no `Host` header.
     pub authority: Option<&'a str>,
+    /// This server's authority (`host[:port]` of its base URL): when set,
+    /// `host`, `@authority` and `@target-uri` are verified against it and
+    /// the `Host` header is ignored.
+    pub bound_to: Option<&'a str>,
 }
 
 impl RequestTarget<'static> {
@@ -124,6 +131,7 @@ impl RequestTarget<'static> {
     pub const HTTPS: Self = Self {
         scheme: "https",
         authority: None,
+        bound_to: None,
     };
 }
 

@@ -233,12 +233,18 @@ fn component_value(
             if name.is_empty() || !name.bytes().all(sfv::is_tchar) {
                 return Err(SignatureError::malformed("a covered field name is invalid"));
             }
-            let value = combined_value(request.headers, name).or_else(|| {
-                (name == "host")
-                    .then_some(request.target.authority)
-                    .flatten()
-                    .map(|a| a.as_bytes().to_vec())
-            });
+            let bound = (name == "host")
+                .then_some(request.target.bound_to)
+                .flatten()
+                .map(|a| a.as_bytes().to_vec());
+            let value = bound
+                .or_else(|| combined_value(request.headers, name))
+                .or_else(|| {
+                    (name == "host")
+                        .then_some(request.target.authority)
+                        .flatten()
+                        .map(|a| a.as_bytes().to_vec())
+                });
             return value.ok_or_else(|| {
                 SignatureError::Malformed(format!(
                     "the covered field {} is missing",
@@ -250,9 +256,12 @@ fn component_value(
     Ok(value.into_bytes())
 }
 
-/// The request's authority, normalised: the `Host` header, else the
-/// target's fallback.
+/// The request's authority, normalised: this server's own when the target
+/// is bound to it, else the `Host` header, else the target's fallback.
 fn authority(request: &Request<'_>) -> Result<String, SignatureError> {
+    if let Some(own) = request.target.bound_to {
+        return Ok(normalize_authority(request.target.scheme, own));
+    }
     let mut hosts = request.headers.get_all(HOST).iter();
     let raw = match (hosts.next(), hosts.next()) {
         (Some(_), Some(_)) => return Err(SignatureError::malformed("more than one Host header")),
@@ -366,6 +375,7 @@ pub fn sign_rfc9421(
     let target = RequestTarget {
         scheme: url.scheme(),
         authority: None,
+        bound_to: None,
     };
     let request = Request {
         method,
@@ -408,6 +418,7 @@ mod tests {
         let target = RequestTarget {
             scheme,
             authority: None,
+            bound_to: None,
         };
         let parsed = parse(&method.parse().unwrap(), pq, &headers, &target, None)?;
         Ok(String::from_utf8(parsed.signature_base().to_vec()).unwrap())

@@ -234,6 +234,7 @@ fn ports_and_schemes_are_kept() {
         let target = RequestTarget {
             scheme: "http",
             authority: None,
+            bound_to: None,
         };
         let parsed =
             parse_signature_at(&signed.method, &signed.path, &signed.headers, &target).unwrap();
@@ -277,11 +278,55 @@ fn host_falls_back_to_the_targets_authority() {
         let target = RequestTarget {
             scheme: "https",
             authority: Some("remote.example"),
+            bound_to: None,
         };
         parse_signature_at(&signed.method, &signed.path, &signed.headers, &target)
             .unwrap()
             .verify(&public(rsa_key()))
             .unwrap();
+    }
+}
+
+#[test]
+fn a_target_bound_to_this_server_ignores_the_host_header() {
+    for signer in SIGNERS {
+        // Made for evil.example, replayed here with its own Host header.
+        let signed = sign(
+            signer,
+            Method::POST,
+            "https://evil.example/inbox",
+            Some(BODY),
+            rsa_key(),
+            now(),
+        );
+        let bound = |own| RequestTarget {
+            scheme: "https",
+            authority: Some(own),
+            bound_to: Some(own),
+        };
+        let here = parse_signature_at(
+            &signed.method,
+            &signed.path,
+            &signed.headers,
+            &bound("good.example"),
+        )
+        .unwrap();
+        assert!(
+            matches!(
+                here.verify(&public(rsa_key())),
+                Err(SignatureError::Invalid)
+            ),
+            "{signer:?}"
+        );
+        parse_signature_at(
+            &signed.method,
+            &signed.path,
+            &signed.headers,
+            &bound("evil.example"),
+        )
+        .unwrap()
+        .verify(&public(rsa_key()))
+        .unwrap();
     }
 }
 
@@ -865,6 +910,7 @@ fn hostile_headers_never_panic() {
         let target = RequestTarget {
             scheme: if rng.below(2) == 0 { "https" } else { "HTTP" },
             authority: (rng.below(2) == 0).then_some("r.example:443"),
+            bound_to: None,
         };
         let result = parse_signature_at(&sample.method, &path, &headers, &target);
         if let Ok(parsed) = &result {

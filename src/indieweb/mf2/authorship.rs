@@ -120,7 +120,10 @@ fn author_property(item: &Item, page_url: &Url) -> Option<AuthorRef> {
 fn name_card(name: &str) -> Item {
     Item {
         types: vec!["h-card".into()],
-        properties: BTreeMap::from([("name".into(), vec![PropertyValue::Text(name.into())])]),
+        properties: std::sync::Arc::new(BTreeMap::from([(
+            "name".into(),
+            vec![PropertyValue::Text(name.into())],
+        )])),
         ..Item::default()
     }
 }

@@ -17,6 +17,8 @@
 //! `authorship` (who wrote an h-entry, a page's representative h-card).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use url::Url;
@@ -61,10 +63,12 @@ pub struct Item {
     /// Its `h-*` types, sorted.
     pub types: Vec<String>,
     /// Property values by name (without the `p-`/`u-`/`dt-`/`e-` prefix),
-    /// each in document order.
-    pub properties: BTreeMap<String, Vec<PropertyValue>>,
-    /// Nested items that are not property values.
-    pub children: Vec<Item>,
+    /// each in document order. Shared: an item that is the value of several
+    /// properties (`p-author e-x h-card`) is one tree, not one copy per
+    /// property.
+    pub properties: Arc<BTreeMap<String, Vec<PropertyValue>>>,
+    /// Nested items that are not property values (shared as `properties`).
+    pub children: Arc<Vec<Item>>,
     /// The element's `id` attribute, when not empty.
     pub id: Option<String>,
     /// When the item is a property value: the property's own value (the
@@ -94,14 +98,66 @@ pub enum PropertyValue {
     Item(Box<Item>),
 }
 
-/// Parses a document fetched from (or served at) `base_url`. Never panics:
-/// any input, however broken, gives a (possibly empty) document.
+/// Bounds on the work of parsing one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Items in the result, counting a nested item once per property it is
+    /// the value of (that is how many the JSON and every walk see).
+    pub max_items: usize,
+    /// Time allowed for the mf2 walk after the HTML is parsed.
+    pub max_time: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_items: crate::config::DEFAULT_MF2_MAX_ITEMS,
+            max_time: Duration::from_secs(crate::config::DEFAULT_PARSE_TIMEOUT_SECS),
+        }
+    }
+}
+
+/// Why a document was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Mf2Error {
+    #[error("the page has more than {0} microformats items")]
+    TooManyItems(usize),
+    #[error("parsing the page took longer than {0:?}")]
+    TooSlow(Duration),
+    #[error("the microformats parser failed on the page")]
+    Panicked,
+}
+
+/// Parses a document fetched from (or served at) `base_url` within the
+/// default [`Limits`]. Never panics: any input, however broken, gives a
+/// (possibly empty) document; one over the limits gives an empty one.
 pub fn parse(html: &str, base_url: &Url) -> Document {
+    parse_bounded(html, base_url, Limits::default()).unwrap_or_default()
+}
+
+/// Parses a document within `limits`, or says which one it went over.
+pub fn parse_bounded(html: &str, base_url: &Url, limits: Limits) -> Result<Document, Mf2Error> {
     std::panic::catch_unwind(|| {
         let dom = dom::Dom::parse(html);
-        parser::parse_document(&dom, base_url)
+        parser::parse_document(&dom, base_url, limits)
     })
-    .unwrap_or_default()
+    .unwrap_or(Err(Mf2Error::Panicked))
+}
+
+/// [`parse_bounded`] on the blocking pool, so that a slow page holds no
+/// async worker, given up after twice the time limit should the walk not
+/// notice its own deadline (its thread then finishes on its own).
+pub async fn parse_blocking(
+    html: String,
+    base_url: Url,
+    limits: Limits,
+) -> Result<Document, Mf2Error> {
+    let task = tokio::task::spawn_blocking(move || parse_bounded(&html, &base_url, limits));
+    match tokio::time::timeout(limits.max_time.saturating_mul(2), task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(Mf2Error::Panicked),
+        Err(_) => Err(Mf2Error::TooSlow(limits.max_time)),
+    }
 }
 
 /// All items of a type anywhere in the document (top level, children, and

@@ -2,13 +2,16 @@
 //! detection, `p-`/`u-`/`dt-`/`e-` properties, the value-class pattern,
 //! nested items, implied `name`/`photo`/`url`, and `rel` links.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 use url::Url;
 
 use super::datetime;
 use super::dom::{DOCUMENT, Dom, NodeId, TextMode};
-use super::{Document, Item, PropertyValue, RelUrl};
+use super::{Document, Item, Limits, Mf2Error, PropertyValue, RelUrl};
 
 /// How deep the mf2 walk goes into the element tree. Deeper elements are
 /// ignored, so that no input can exhaust the stack; real pages stay far
@@ -66,6 +69,58 @@ fn is_valid_name(name: &str) -> bool {
 struct Parser<'a> {
     dom: &'a Dom,
     base: Url,
+    budget: Budget,
+}
+
+/// What the walk may still spend: items (each use of a nested item counts
+/// its whole tree again, as the JSON repeats it) and time.
+struct Budget {
+    limits: Limits,
+    items_left: Cell<usize>,
+    deadline: Instant,
+    exceeded: Cell<Option<Mf2Error>>,
+}
+
+impl Budget {
+    fn new(limits: Limits) -> Self {
+        Budget {
+            limits,
+            items_left: Cell::new(limits.max_items),
+            deadline: Instant::now() + limits.max_time,
+            exceeded: Cell::new(None),
+        }
+    }
+
+    /// `false` once a limit was reached (checking the clock).
+    fn alive(&self) -> bool {
+        if self.exceeded.get().is_some() {
+            return false;
+        }
+        if Instant::now() > self.deadline {
+            self.exceeded
+                .set(Some(Mf2Error::TooSlow(self.limits.max_time)));
+            return false;
+        }
+        true
+    }
+
+    /// Takes `n` items; `false` (and the walk stops) when there are not
+    /// that many left.
+    fn take(&self, n: usize) -> bool {
+        match self.items_left.get().checked_sub(n) {
+            Some(left) if self.exceeded.get().is_none() => {
+                self.items_left.set(left);
+                true
+            }
+            _ => {
+                if self.exceeded.get().is_none() {
+                    self.exceeded
+                        .set(Some(Mf2Error::TooManyItems(self.limits.max_items)));
+                }
+                false
+            }
+        }
+    }
 }
 
 /// An item's properties while it is being parsed, in document order, each
@@ -79,6 +134,8 @@ struct Builder {
     has_nested: bool,
     /// The date of the latest `dt-*` property, for later time-only ones.
     last_date: Option<String>,
+    /// Items below this one, each use counted (see [`Budget`]).
+    weight: usize,
 }
 
 impl Builder {
@@ -104,19 +161,32 @@ struct Parsed {
     p_name: Option<String>,
     /// The first `url` that came from a `u-*` class or was implied.
     u_url: Option<(String, Option<String>)>,
+    /// The item and everything below it, each use counted.
+    weight: usize,
 }
 
-pub(super) fn parse_document(dom: &Dom, page_url: &Url) -> Document {
+pub(super) fn parse_document(
+    dom: &Dom,
+    page_url: &Url,
+    limits: Limits,
+) -> Result<Document, Mf2Error> {
     let base = document_base(dom, page_url);
-    let parser = Parser { dom, base };
+    let parser = Parser {
+        dom,
+        base,
+        budget: Budget::new(limits),
+    };
     let mut items = Vec::new();
     parser.find_items(DOCUMENT, 0, &mut items);
+    if let Some(error) = parser.budget.exceeded.get() {
+        return Err(error);
+    }
     let (rels, rel_urls) = parser.rels();
-    Document {
+    Ok(Document {
         items,
         rels,
         rel_urls,
-    }
+    })
 }
 
 /// The first `<base href>`, resolved against the page URL.
@@ -196,6 +266,9 @@ impl Parser<'_> {
             return;
         }
         for child in self.children(id) {
+            if !self.budget.alive() {
+                return;
+            }
             let classes = self.classes(child);
             if classes.roots.is_empty() {
                 self.find_items(child, depth + 1, out);
@@ -207,6 +280,7 @@ impl Parser<'_> {
 
     fn parse_item(&self, id: NodeId, types: Vec<String>, depth: usize) -> Parsed {
         let mut b = Builder::default();
+        self.budget.take(1);
         self.parse_properties(id, depth + 1, &mut b);
 
         if !b.has("name") && !b.has_p_or_e && !b.has_nested {
@@ -267,14 +341,15 @@ impl Parser<'_> {
         Parsed {
             item: Item {
                 types,
-                properties,
-                children: b.children,
+                properties: Arc::new(properties),
+                children: Arc::new(b.children),
                 id: id_attr,
                 position: id,
                 ..Item::default()
             },
             p_name,
             u_url,
+            weight: b.weight + 1,
         }
     }
 
@@ -283,22 +358,33 @@ impl Parser<'_> {
             return;
         }
         for child in self.children(id) {
+            if !self.budget.alive() {
+                return;
+            }
             let classes = self.classes(child);
             if !classes.roots.is_empty() {
                 let Parsed {
                     item: mut nested,
                     p_name,
                     u_url,
+                    weight,
                 } = self.parse_item(child, classes.roots, depth);
                 b.has_nested = true;
                 if classes.properties.is_empty() {
                     b.children.push(nested);
+                    b.weight += weight;
                     continue;
                 }
                 let mut remaining = classes.properties.len();
-                for (kind, name) in classes.properties {
+                for (index, (kind, name)) in classes.properties.into_iter().enumerate() {
                     // The item is the value of each of its properties: the
-                    // last one takes it, the others get a copy.
+                    // last one takes it, the others get a shallow copy that
+                    // shares its properties and children. Each use after
+                    // the first counts its whole tree against the budget.
+                    if index > 0 && !self.budget.take(weight) {
+                        return;
+                    }
+                    b.weight += weight;
                     remaining -= 1;
                     let mut item = if remaining == 0 {
                         std::mem::take(&mut nested)

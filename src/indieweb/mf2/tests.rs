@@ -363,3 +363,69 @@ fn representative_card_when_it_is_the_only_one() {
     );
     assert_eq!(representative_hcard(&reply, &home), None);
 }
+
+/// The page of issue 11's case 1: `depth` nested elements, each an h-card
+/// that is the value of two properties of its parent.
+pub(crate) fn doubling_page(depth: usize) -> String {
+    let mut html = String::from(
+        r#"<div class="h-entry"><a class="u-in-reply-to" href="https://x.example/">x</a>"#,
+    );
+    for _ in 0..depth {
+        html.push_str(r#"<div class="h-card p-author e-x">a"#);
+    }
+    html.push_str(&"</div>".repeat(depth));
+    html.push_str("</div>");
+    html
+}
+
+#[test]
+fn a_nested_item_used_by_two_properties_is_counted_against_the_budget() {
+    // Depth 10 is 2^11 - 1 items when every use is counted.
+    let limits = Limits {
+        max_items: 5_000,
+        max_time: std::time::Duration::from_secs(5),
+    };
+    let doc = parse_bounded(&doubling_page(10), &page(), limits).unwrap();
+    assert_eq!(find_items(&doc, "h-card").len(), 10, "one per element");
+    let json = doc.to_json().to_string();
+    assert_eq!(json.matches("\"h-card\"").count(), 2046);
+
+    let tight = Limits {
+        max_items: 2_000,
+        ..limits
+    };
+    assert_eq!(
+        parse_bounded(&doubling_page(10), &page(), tight),
+        Err(Mf2Error::TooManyItems(2_000))
+    );
+}
+
+#[test]
+fn the_doubling_page_at_depth_40_is_refused_quickly() {
+    // Before the budget this took 2^40 copies (memory ran out at depth 30).
+    let started = std::time::Instant::now();
+    let result = parse_bounded(&doubling_page(40), &page(), Limits::default());
+    assert_eq!(
+        result,
+        Err(Mf2Error::TooManyItems(crate::config::DEFAULT_MF2_MAX_ITEMS))
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    // The unbounded entry point degrades to an empty document.
+    assert!(parse(&doubling_page(40), &page()).items.is_empty());
+}
+
+#[test]
+fn a_walk_over_its_time_limit_is_refused() {
+    let limits = Limits {
+        max_items: usize::MAX,
+        max_time: std::time::Duration::ZERO,
+    };
+    assert_eq!(
+        parse_bounded(&doubling_page(3), &page(), limits),
+        Err(Mf2Error::TooSlow(std::time::Duration::ZERO))
+    );
+}
