@@ -15,6 +15,8 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod federation;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod indieweb;
 pub mod mastodon;
 pub mod metrics;

@@ -381,6 +381,44 @@ async fn flags_from_other_servers_become_reports_the_operator_resolves() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn rejected_media_drops_the_avatars_of_that_domain() {
+    let sink = Sink::start(0).await;
+    let a = TestServer::start().await;
+    estuary::federation::resolve::actor(a.fed(), &sink.actor_url(0))
+        .await
+        .unwrap();
+    a.db.execute(&format!(
+        "UPDATE accounts SET avatar_url = '{}/avatar.png' WHERE actor_url = '{}'",
+        sink.base,
+        sink.actor_url(0)
+    ));
+    let avatar = || {
+        a.db.texts(&format!(
+            "SELECT avatar_url AS v FROM accounts WHERE actor_url = '{}'",
+            sink.actor_url(0)
+        ))
+    };
+    assert!(avatar()[0].is_some());
+    let out = json_stdout(
+        &cli(
+            &a,
+            &[
+                "domain",
+                "block",
+                &sink.host(),
+                "--silence",
+                "--reject-media",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(out["reject_media"], true);
+    assert_eq!(avatar(), [None]);
+    assert_eq!(follow_count(&a), 0);
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_domains_are_refused_and_change_nothing() {
     let a = TestServer::start().await;
     for bad in [

@@ -462,37 +462,3 @@ async fn failed_logins_are_throttled_per_account_and_per_address() {
     assert_eq!(fresh.status(), 401);
     assert_eq!(server.db.count("oauth_grants"), 0, "no grant was made");
 }
-
-#[tokio::test]
-async fn no_user_or_no_password_answers_as_slowly_as_a_wrong_password() {
-    let server = server_with_alice().await;
-    server.add_user("bob").await; // no password
-    let client_id = register(&server).await;
-    // The fastest of a few tries each: load on a busy machine only ever
-    // adds time, so the minimum shows the work the server itself does.
-    let mut timings = Vec::new();
-    for (n, username) in ["alice", "bob", "nobody"].into_iter().enumerate() {
-        let mut fastest = std::time::Duration::MAX;
-        for attempt in 0..3 {
-            let started = std::time::Instant::now();
-            let response = try_login(
-                &server,
-                &client_id,
-                username,
-                "wrong",
-                &format!("192.0.2.{}", n * 10 + attempt),
-            )
-            .await;
-            assert_eq!(response.status(), 401, "{username}");
-            fastest = fastest.min(started.elapsed());
-        }
-        timings.push(fastest);
-    }
-    let with_password = timings[0];
-    for (username, took) in ["bob", "nobody"].iter().zip(&timings[1..]) {
-        assert!(
-            *took * 2 >= with_password,
-            "{username}: {took:?} against {with_password:?} with a password"
-        );
-    }
-}

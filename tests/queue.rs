@@ -136,6 +136,7 @@ fn a_job_whose_worker_keeps_crashing_is_dead_after_three_leases() {
         let claimed = claim(&mut conn, now, now + Duration::seconds(60), 10, 8).unwrap();
         assert_eq!(claimed.len(), 1, "round {round}: claimed again");
         assert_eq!(claimed[0].crashes, round, "round {round}: crashes counted");
+        assert_eq!(claimed[0].attempts, round, "round {round}: as attempts too");
         now += Duration::seconds(61);
     }
     // The third lease ran out too: the job is dead, not claimed a fourth time.

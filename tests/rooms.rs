@@ -227,7 +227,12 @@ async fn fediverse_members_and_a_site_share_a_room() {
         "member count shown"
     );
 
-    // A non-member's post is refused and not relayed.
+    // A non-member's post is refused and not relayed. First every relay
+    // so far is done: the site's post, bob's post and bob's reply.
+    wait_until(15, "three relays", || async {
+        announces_by(&a, &r.actor_url) == 3
+    })
+    .await;
     let relayed = announces_by(&a, &r.actor_url);
     let carol = b.account("carol").await;
     publish_note(

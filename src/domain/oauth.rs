@@ -288,11 +288,21 @@ pub(super) async fn password_hash_of(
         .await
 }
 
+/// Argon2 verifications this process has run: every password check runs
+/// exactly one, whether the account exists, has a password or not.
+static ARGON2_VERIFICATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many argon2 verifications this process has run.
+pub fn argon2_verifications() -> u64 {
+    ARGON2_VERIFICATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Whether `password` matches an argon2 `hash` (CPU and about 19 MiB for
 /// a moment: run it on the blocking pool, and not too many at once).
 pub(super) fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| {
+            ARGON2_VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Argon2::default()
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok()

@@ -530,8 +530,10 @@ pub async fn own_activity(
         .await
 }
 
-/// A post anyone may read: public, or relayed by an open room (whose
-/// conversation is public whatever each post's own addressing).
+/// A post anyone may read: public, or addressed to or relayed by an open
+/// room (whose conversation is public whatever each post's own
+/// addressing). A post addressed to a room was accepted from a member, and
+/// is shown before the relay job has run.
 pub async fn find_shown_post(store: &Store, ap_id: &str) -> Result<Option<Post>, DomainError> {
     let ap_id = ap_id.to_owned();
     store
@@ -542,12 +544,24 @@ pub async fn find_shown_post(store: &Store, ap_id: &str) -> Result<Option<Post>,
             if post.visibility == Visibility::Public {
                 return Ok(Some(post));
             }
-            let open_room = match super::route::room_relaying(conn, &ap_id)? {
-                Some(room_id) => account_rows::find(conn, room_id)?
-                    .is_some_and(|room| !room.manually_approves_followers),
+            let is_open_room = |row: &account_rows::AccountRow| {
+                row.domain.is_none()
+                    && row.kind == super::accounts::AccountKind::Group.as_str()
+                    && !row.manually_approves_followers
+            };
+            for address in &post.addressees {
+                if account_rows::find_by_actor_url(conn, address)?.is_some_and(|r| is_open_room(&r))
+                {
+                    return Ok(Some(post));
+                }
+            }
+            let relayed_by_open_room = match super::route::room_relaying(conn, &ap_id)? {
+                Some(room_id) => {
+                    account_rows::find(conn, room_id)?.is_some_and(|r| is_open_room(&r))
+                }
                 None => false,
             };
-            Ok(open_room.then_some(post))
+            Ok(relayed_by_open_room.then_some(post))
         })
         .await
 }

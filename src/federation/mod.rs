@@ -11,6 +11,7 @@ pub mod ctx;
 pub mod documents;
 pub mod fetch;
 pub mod inbox;
+pub mod intake;
 pub mod keys;
 pub mod moderation;
 pub mod nodeinfo;

@@ -37,6 +37,17 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
+    /// What the sender is told: about its own request, never the details of
+    /// our fetch of its key (addresses, ports and errors of the network
+    /// behind us, or of a third party the key id pointed at). The details
+    /// are logged.
+    pub fn public_message(&self) -> String {
+        match self {
+            VerifyError::Key(_) => "the signing key cannot be obtained or used".into(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn reason(&self) -> &'static str {
         match self {
             VerifyError::Signature(e) => e.reason(),
@@ -54,7 +65,7 @@ pub async fn verify_request(
     let result = verify_inner(fed, request).await;
     if let Err(error) = &result {
         fed.metrics.increment(VERIFICATION_FAILURES, error.reason());
-        tracing::info!(reason = error.reason(), %error, "signature refused");
+        tracing::info!(reason = error.reason(), error = ?error.to_string(), "signature refused");
     }
     result
 }

@@ -28,7 +28,16 @@ pub struct AtomFeed {
     pub entries: Vec<AtomEntry>,
 }
 
-/// Escapes text for XML element content and attribute values.
+/// Whether XML 1.0 allows `c` in a document (its `Char` production:
+/// tab, newline, carriage return, U+0020–U+D7FF, U+E000–U+FFFD and
+/// U+10000 up; Rust's `char` never is a surrogate).
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Escapes text for XML element content and attribute values, dropping
+/// the characters XML 1.0 does not allow (one of them would make the whole
+/// feed unreadable, for every subscriber).
 pub fn escape_xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -38,8 +47,7 @@ pub fn escape_xml(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 does not allow are dropped.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c if !is_xml_char(c) => {}
             c => out.push(c),
         }
     }
@@ -128,5 +136,17 @@ mod tests {
             "control characters are dropped"
         );
         assert_eq!(xml.matches("<entry>").count(), 1);
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_dropped() {
+        let text = "a\u{FFFF}b\u{FFFE}c\u{0}d\u{1B}e\u{B}f\u{C}g\tn\u{10FFFF}\u{E000}";
+        assert_eq!(escape_xml(text), "abcdefg\tn\u{10FFFF}\u{E000}");
+        for c in ['\u{FFFF}', '\u{FFFE}', '\u{0}', '\u{1F}'] {
+            assert!(!is_xml_char(c), "{:?}", c);
+        }
+        for c in ['\t', '\n', '\r', ' ', '\u{D7FF}', '\u{FFFD}', '\u{10000}'] {
+            assert!(is_xml_char(c), "{:?}", c);
+        }
     }
 }

@@ -53,9 +53,12 @@ impl TokenSink for Collector {
             "a" | "link" | "area" => attr(&tag, "href"),
             "img" | "video" | "audio" | "source" => attr(&tag, "src"),
             "base" => {
-                if let Some(href) = attr(&tag, "href")
-                    && let Ok(base) = self.base.borrow().join(href.trim())
-                {
+                // Joined before the assignment: a borrow held across the
+                // `if let` block made every page with `<base href>` panic
+                // (found by the mf2 fuzz target).
+                let joined =
+                    attr(&tag, "href").and_then(|href| self.base.borrow().join(href.trim()).ok());
+                if let Some(base) = joined {
                     *self.base.borrow_mut() = base;
                 }
                 None
@@ -97,6 +100,19 @@ pub fn page_facts(html: &str, page_url: &Url) -> PageFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_base_element_sets_the_base_of_later_links() {
+        // This used to panic (a RefCell borrowed twice); the fuzzer found it.
+        let page = Url::parse("https://site.example/posts/1").unwrap();
+        let html = r#"<head><base href="/x/"></head><a href="y">y</a>"#;
+        let facts = page_facts(html, &page);
+        assert!(
+            facts.links_to("https://site.example/x/y"),
+            "{:?}",
+            facts.links
+        );
+    }
 
     #[test]
     fn links_are_found_and_resolved_comments_are_not() {

@@ -67,7 +67,7 @@ async fn record(
     object: Option<String>,
 ) -> Result<(), DomainError> {
     if let Some(reason) = reason {
-        tracing::info!(source = %mention.source, target = %mention.target, status = status.as_str(), reason, "webmention");
+        tracing::info!(source = ?mention.source, target = ?mention.target, status = status.as_str(), reason, "webmention");
     }
     webmentions::record(
         &fed.store,

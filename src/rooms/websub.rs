@@ -258,7 +258,7 @@ impl JobHandler for Verify {
             let echoed =
                 page.status.is_success() && String::from_utf8_lossy(&page.body).trim() == challenge;
             if !echoed {
-                tracing::info!(%callback, status = %page.status, "a WebSub subscriber did not confirm");
+                tracing::info!(?callback, status = %page.status, "a WebSub subscriber did not confirm");
                 return JobOutcome::Done;
             }
             let stored = fed

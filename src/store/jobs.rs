@@ -76,8 +76,10 @@ ready AS (
        OR (j.status = 'running' AND j.locked_until < $2)
 )
 UPDATE jobs SET status = 'running', locked_until = $1, updated_at = $2,
-    -- A running job whose lease expired crashed (or hung) its worker.
-    crashes = crashes + CASE WHEN status = 'running' THEN 1 ELSE 0 END
+    -- A running job whose lease expired crashed (or hung) its worker:
+    -- that run counts as a failed attempt, and as a crash.
+    crashes = crashes + CASE WHEN status = 'running' THEN 1 ELSE 0 END,
+    attempts = attempts + CASE WHEN status = 'running' THEN 1 ELSE 0 END
 WHERE id IN (
     SELECT id FROM jobs
     WHERE id IN (

@@ -41,7 +41,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x0e57_0a27;
 pub enum StoreError {
     #[error("cannot open the database: {0}")]
     Connect(#[from] ConnectError),
-    #[error("cannot create the database folder {path}: {source}")]
+    #[error("cannot create the database folder or file {path}: {source}")]
     Folder {
         path: String,
         source: std::io::Error,
@@ -132,18 +132,37 @@ impl Store {
     }
 }
 
+/// Creates the SQLite file's folder (owner-only, 0700, when we create it)
+/// and the file itself owner-only (0600): it holds every account's private
+/// key. SQLite creates its `-wal` and `-shm` files with the same mode.
 fn create_parent_folder(path: &str) -> Result<(), StoreError> {
     if path == ":memory:" || path.starts_with("file:") {
         return Ok(());
     }
-    match std::path::Path::new(path).parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => {
-            std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
+    let path = std::path::Path::new(path);
+    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(folder)
+            .map_err(|source| StoreError::Folder {
                 path: folder.display().to_string(),
                 source,
-            })
-        }
-        _ => Ok(()),
+            })?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Folder {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 

@@ -96,7 +96,7 @@ impl IntoResponse for WebError {
         if self.status.is_server_error() {
             tracing::error!(status = %self.status, cause = ?self.cause, "request failed");
         } else {
-            tracing::info!(status = %self.status, reason = %self.public, "request refused");
+            tracing::info!(status = %self.status, reason = ?self.public, "request refused");
         }
         let mut response = (self.status, Json(json!({ "error": self.public }))).into_response();
         if let Some(challenge) = self.challenge

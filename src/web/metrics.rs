@@ -1,4 +1,5 @@
-//! `GET /metrics`: Prometheus text format.
+//! `GET /metrics`: Prometheus text format, served only when the operator
+//! turned it on (`ESTUARY_METRICS=true`); otherwise 404, like any path.
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -10,6 +11,9 @@ use crate::metrics::Backlog;
 use crate::store::{StoreError, jobs};
 
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError> {
+    if !state.config.metrics {
+        return Err(WebError::not_found());
+    }
     let (depth, backlog) = state
         .store
         .run(|conn| {

@@ -33,7 +33,7 @@ use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Config;
@@ -106,6 +106,36 @@ async fn advertise_webmention(
             .append(axum::http::header::LINK, value);
     }
     response
+}
+
+/// Path prefixes whose next segment is a secret (a capability URL or a
+/// status token): request logs show `…` instead.
+const SECRET_PATHS: &[&str] = &["/private/", "/webmention/"];
+
+/// A request path fit for the logs: capability tokens hidden, and no
+/// query (which may carry codes and tokens).
+pub fn loggable_path(path: &str) -> String {
+    for prefix in SECRET_PATHS {
+        if let Some(rest) = path.strip_prefix(prefix)
+            && !rest.is_empty()
+        {
+            let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or_default();
+            return format!("{prefix}…{tail}");
+        }
+    }
+    path.to_owned()
+}
+
+/// The span of one request in the logs: method and redacted path, each an
+/// escaped field.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::span!(
+        Level::INFO,
+        "request",
+        method = %request.method(),
+        path = ?loggable_path(request.uri().path()),
+        version = ?request.version(),
+    )
 }
 
 /// The whole HTTP application with its limits and request logging.
@@ -246,7 +276,20 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn capability_tokens_are_not_logged() {
+        assert_eq!(loggable_path("/private/s3cr3t"), "/private/…");
+        assert_eq!(loggable_path("/webmention/abc/x"), "/webmention/…/x");
+        assert_eq!(loggable_path("/webmention"), "/webmention");
+        assert_eq!(loggable_path("/users/alice"), "/users/alice");
+    }
 }

@@ -44,7 +44,7 @@ pub async fn metadata(State(state): State<AppState>) -> Json<Value> {
 /// An RFC 6749 error body.
 fn oauth_error(status: StatusCode, error: &OAuthError) -> Response {
     let description = error.to_string();
-    tracing::info!(%description, "oauth request refused");
+    tracing::info!(?description, "oauth request refused");
     (
         status,
         [(CACHE_CONTROL, "no-store")],

@@ -1,8 +1,9 @@
-//! The HTTP/1 and HTTP/2 connection loop (hyper-util), for what
-//! `axum::serve` does not offer: a time limit on reading a request's
-//! headers, so that a client dribbling header lines cannot hold a
-//! connection (and its memory) open; graceful shutdown as before, and the
-//! peer address for per-client limits.
+//! The HTTP/1.1 connection loop (hyper-util), for what `axum::serve` does
+//! not offer: a time limit on reading a request's headers, so that a client
+//! dribbling header lines cannot hold a connection (and its memory) open;
+//! graceful shutdown as before, and the peer address for per-client
+//! limits. HTTP/1.1 only, as before (the proxy in front speaks HTTP/2 to
+//! clients).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,15 +27,11 @@ pub async fn serve(
     header_read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let mut builder = Builder::new(TokioExecutor::new());
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_timeout(header_read_timeout);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {

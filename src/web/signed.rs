@@ -48,7 +48,10 @@ impl FromRequestParts<AppState> for Requester {
         };
         match verify_request(&state.fed, request).await {
             Ok(key) => Ok(Requester(Some(key.owner.actor_url))),
-            Err(error) => Err(WebError::new(StatusCode::UNAUTHORIZED, error.to_string())),
+            Err(error) => Err(WebError::new(
+                StatusCode::UNAUTHORIZED,
+                error.public_message(),
+            )),
         }
     }
 }

@@ -131,6 +131,8 @@ pub fn test_config(db_url: &str, base_url: &str) -> Config {
         // Test instances talk to each other over loopback.
         ("ESTUARY_ALLOW_PRIVATE_ADDRESSES", "true".to_owned()),
         ("ESTUARY_FETCH_TIMEOUT_SECS", "5".to_owned()),
+        // Some tests read counters (off by default: tests/hostile.rs).
+        ("ESTUARY_METRICS", "true".to_owned()),
     ];
     Config::load(|name| {
         vars.iter()

@@ -55,7 +55,7 @@ impl From<VerifyError> for InboxError {
     fn from(error: VerifyError) -> Self {
         match error {
             VerifyError::Digest(_) => InboxError::Digest,
-            other => InboxError::Unauthorized(other.to_string()),
+            other => InboxError::Unauthorized(other.public_message()),
         }
     }
 }
@@ -119,29 +119,9 @@ pub async fn receive(
 ) -> Result<Applied, InboxError> {
     let body = request.body.unwrap_or_default();
     let signer = verify_request(fed, request).await?;
-    let activity: Value = serde_json::from_slice(body)
-        .map_err(|e| InboxError::BadRequest(format!("the body is not JSON: {e}")))?;
-    if !activity.is_object() {
-        return Err(InboxError::BadRequest(
-            "the body is not a JSON object".into(),
-        ));
-    }
-    let id = wire::text(&activity, "id")
-        .ok_or_else(|| InboxError::BadRequest("the activity has no id".into()))?;
-    let kind = type_of(&activity)
-        .ok_or_else(|| InboxError::BadRequest("the activity has no type".into()))?;
-    let actor_url = field_id(&activity, "actor")
-        .ok_or_else(|| InboxError::BadRequest("the activity has no actor".into()))?;
-    if actor_url != signer.owner.actor_url {
-        return Err(InboxError::Forbidden(
-            "the key's owner is not the activity's actor".into(),
-        ));
-    }
-    if !wire::same_origin(id, actor_url) {
-        return Err(InboxError::BadRequest(
-            "the activity id is not on its actor's origin".into(),
-        ));
-    }
+    let activity = super::intake::check_activity(body, &signer.owner.actor_url)?;
+    let id = wire::text(&activity, "id").unwrap_or_default();
+    let kind = type_of(&activity).unwrap_or_default();
     let inbound = Inbound {
         fed,
         actor: &signer.owner,

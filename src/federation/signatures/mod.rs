@@ -40,6 +40,7 @@ pub use cavage::sign_cavage;
 pub use digest::{DigestError, content_digest_header, digest_header, verify_body_digest};
 pub use keys::parse_public_key_pem;
 pub use rfc9421::sign_rfc9421;
+pub(crate) use sfv::parse_dictionary as parse_sf_dictionary;
 
 /// How old a signature's creation time (or `Date`) may be: Mastodon's window.
 pub const MAX_AGE: TimeDelta = TimeDelta::hours(12);

@@ -127,6 +127,11 @@ fn is_zone(s: &str) -> bool {
     let Some(rest) = s.strip_prefix(['+', '-']) else {
         return false;
     };
+    // Byte lengths and slices: only for ASCII (a multi-byte character at
+    // byte 2 made the slice panic; found by the mf2 fuzz target).
+    if !rest.is_ascii() {
+        return false;
+    }
     match rest.len() {
         2 | 4 => all_digits(rest),
         5 => all_digits(&rest[..2]) && rest.as_bytes()[2] == b':' && all_digits(&rest[3..]),
@@ -215,6 +220,14 @@ fn split_zone(s: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_with_a_multibyte_character_is_not_a_zone() {
+        assert!(!is_zone("-\u{fffd}1>"));
+        assert!(!is_zone("+0\u{e9}:0"));
+        assert_eq!(normalise_time("2026-\u{fffd}1>"), "2026-\u{fffd}1>");
+        assert!(is_zone("+01:00"));
+    }
 
     fn c(values: &[&str]) -> Option<String> {
         combine(values.iter().map(|v| v.to_string()))

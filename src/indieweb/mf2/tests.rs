@@ -400,11 +400,28 @@ fn a_nested_item_used_by_two_properties_is_counted_against_the_budget() {
     );
 }
 
+/// This process's resident memory in KiB (Linux), if known.
+fn resident_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 #[test]
 fn the_doubling_page_at_depth_40_is_refused_quickly() {
     // Before the budget this took 2^40 copies (memory ran out at depth 30).
+    let rss_before = resident_kib();
     let started = std::time::Instant::now();
     let result = parse_bounded(&doubling_page(40), &page(), Limits::default());
+    if let (Some(before), Some(after)) = (rss_before, resident_kib()) {
+        // Other tests run alongside in this process: a loose bound, far
+        // below what the copies took (21 GB at depth 30).
+        assert!(
+            after.saturating_sub(before) < 512 * 1024,
+            "resident memory grew by {} KiB",
+            after.saturating_sub(before)
+        );
+    }
     assert_eq!(
         result,
         Err(Mf2Error::TooManyItems(crate::config::DEFAULT_MF2_MAX_ITEMS))
