@@ -18,6 +18,7 @@ pub mod federation;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod indieweb;
+pub mod mastodon;
 pub mod metrics;
 pub mod rooms;
 pub mod server;

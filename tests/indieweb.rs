@@ -145,6 +145,7 @@ async fn a_site_and_the_fediverse_reply_to_each_other() {
             to: vec![PUBLIC.into()],
             cc: vec![proxy["id"].as_str().unwrap().to_owned()],
             in_reply_to: Some(proxy_note.clone()),
+            ..Default::default()
         },
     )
     .await

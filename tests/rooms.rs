@@ -197,6 +197,7 @@ async fn fediverse_members_and_a_site_share_a_room() {
             to: vec![r.actor_url.clone()],
             cc: vec![PUBLIC.into()],
             in_reply_to: Some(site_note.clone()),
+            ..Default::default()
         },
     )
     .await

@@ -221,6 +221,7 @@ async fn replies_in_a_rooms_thread_are_relayed_and_reach_member_sites() {
             to: vec![PUBLIC.into()],
             cc: vec![proxy_url],
             in_reply_to: Some(site_note.clone()),
+            ..Default::default()
         },
     )
     .await;

@@ -70,6 +70,10 @@ pub enum Effect {
     Block {
         blocked_id: i64,
     },
+    /// The Undo of the sender's Block.
+    Unblock {
+        blocked_id: i64,
+    },
     /// An Accept or Reject of a follow request the sender received.
     AnswerFollow {
         follow_ap_id: String,
@@ -426,6 +430,11 @@ fn apply(
                 .and_then(|blocked| blocked.site_url)
             {
                 crate::store::websub::delete_for_site(conn, sender.id, &site)?;
+            }
+        }
+        Effect::Unblock { blocked_id } => {
+            if blocks::delete(conn, sender.id, *blocked_id)? == 0 && local {
+                return Err(DomainError::NoSuchObject(blocked_id.to_string()));
             }
         }
         Effect::AnswerFollow {

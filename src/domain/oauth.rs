@@ -15,8 +15,51 @@ use crate::store::accounts as account_rows;
 use crate::store::oauth::{self as rows, NewClientRow, NewGrantRow};
 use crate::store::tokens::{self as token_rows, NewTokenRow};
 
-/// Scopes a client may ask for.
-pub const KNOWN_SCOPES: &[&str] = &["read", "write"];
+/// Scopes a client may ask for (besides the granular `read:*`/`write:*`).
+pub const KNOWN_SCOPES: &[&str] = &["read", "write", "follow", "push", "profile"];
+/// The granular scopes of the Mastodon API, after `read:` or `write:`.
+pub const GRANULAR_READ: &[&str] = &[
+    "accounts",
+    "blocks",
+    "bookmarks",
+    "favourites",
+    "filters",
+    "follows",
+    "lists",
+    "mutes",
+    "notifications",
+    "search",
+    "statuses",
+];
+pub const GRANULAR_WRITE: &[&str] = &[
+    "accounts",
+    "blocks",
+    "bookmarks",
+    "conversations",
+    "favourites",
+    "filters",
+    "follows",
+    "lists",
+    "media",
+    "mutes",
+    "notifications",
+    "reports",
+    "statuses",
+];
+/// The out-of-band redirect URI: the code is shown on a page to copy.
+pub const OOB_REDIRECT: &str = "urn:ietf:wg:oauth:2.0:oob";
+
+/// Whether `scope` is one a client may ask for.
+pub fn known_scope(scope: &str) -> bool {
+    if KNOWN_SCOPES.contains(&scope) {
+        return true;
+    }
+    match scope.split_once(':') {
+        Some(("read", rest)) => GRANULAR_READ.contains(&rest),
+        Some(("write", rest)) => GRANULAR_WRITE.contains(&rest),
+        _ => false,
+    }
+}
 /// How long a login may wait for consent, and a code for its exchange.
 pub const GRANT_LIFETIME: Duration = Duration::minutes(10);
 /// How long an access token lives.
@@ -89,8 +132,13 @@ pub struct Registered {
 }
 
 /// Checks a redirect URI a client wants to register: absolute, https, or
-/// http on loopback (native apps), or a private-use scheme; no fragment.
+/// http on loopback (native apps), the out-of-band URN, or a private-use
+/// scheme (`com.example.app:/cb`, `oauth2redirect://app/`); no fragment;
+/// never a scheme a browser would run or read locally.
 pub fn valid_redirect_uri(uri: &str) -> bool {
+    if uri == OOB_REDIRECT {
+        return true;
+    }
     let Ok(url) = url::Url::parse(uri) else {
         return false;
     };
@@ -100,7 +148,9 @@ pub fn valid_redirect_uri(uri: &str) -> bool {
     match url.scheme() {
         "https" => url.host_str().is_some(),
         "http" => matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")),
-        scheme => scheme.contains('.') && !matches!(scheme, "javascript" | "data" | "file"),
+        "javascript" | "data" | "file" | "vbscript" | "blob" | "about" | "filesystem" | "ftp"
+        | "ws" | "wss" | "urn" | "mailto" | "tel" | "view-source" => false,
+        _ => true,
     }
 }
 
@@ -176,7 +226,7 @@ pub fn requested_scopes(text: Option<&str>) -> Result<Scopes, OAuthError> {
     if scopes.0.is_empty() {
         return Ok(Scopes::parse("read"));
     }
-    if scopes.0.iter().all(|s| KNOWN_SCOPES.contains(&s.as_str())) {
+    if scopes.0.iter().all(|s| known_scope(s)) {
         Ok(scopes)
     } else {
         Err(OAuthError::InvalidScope)
@@ -278,6 +328,7 @@ pub struct GrantRequest {
     pub redirect_uri: String,
     pub scopes: Scopes,
     pub state: Option<String>,
+    /// The PKCE S256 challenge; empty when a confidential client sent none.
     pub code_challenge: String,
 }
 
@@ -399,6 +450,8 @@ pub struct IssuedToken {
     pub access_token: String,
     pub scopes: Scopes,
     pub expires_in: i64,
+    /// Seconds since the epoch.
+    pub created_at: i64,
 }
 
 /// The S256 transform of a PKCE verifier.
@@ -422,7 +475,8 @@ pub struct CodeExchange {
     pub client_id: String,
     pub client_secret: Option<String>,
     pub redirect_uri: String,
-    pub code_verifier: String,
+    /// Required when the grant has a PKCE challenge (public clients always).
+    pub code_verifier: Option<String>,
 }
 
 /// Exchanges an authorization code for an access token. A code used twice
@@ -437,11 +491,16 @@ pub async fn exchange_code(
     if !client.authenticates(exchange.client_secret.as_deref()) {
         return Ok(Err(OAuthError::InvalidClient));
     }
-    if !valid_verifier(&exchange.code_verifier) {
+    if exchange
+        .code_verifier
+        .as_deref()
+        .is_some_and(|v| !valid_verifier(v))
+    {
         return Ok(Err(OAuthError::InvalidRequest(
             "code_verifier is malformed".into(),
         )));
     }
+    let confidential = client.confidential;
     let access_token = new_token()?;
     let token_hash = hash_token(&access_token);
     let code_hash = hash_token(&exchange.code);
@@ -467,13 +526,29 @@ pub async fn exchange_code(
                 if grant.redirect_uri != exchange.redirect_uri {
                     return Ok(Err(OAuthError::InvalidGrant("redirect_uri does not match")));
                 }
-                let computed = s256(&exchange.code_verifier);
-                if computed.len() != grant.code_challenge.len()
-                    || !openssl::memcmp::eq(computed.as_bytes(), grant.code_challenge.as_bytes())
-                {
-                    return Ok(Err(OAuthError::InvalidGrant(
-                        "code_verifier does not match",
-                    )));
+                // PKCE: checked whenever the grant has a challenge; only a
+                // confidential client (authenticated above) may go without.
+                if grant.code_challenge.is_empty() {
+                    if !confidential {
+                        return Ok(Err(OAuthError::InvalidGrant("PKCE is required")));
+                    }
+                } else {
+                    let Some(verifier) = exchange.code_verifier.as_deref() else {
+                        return Ok(Err(OAuthError::InvalidRequest(
+                            "code_verifier is required".into(),
+                        )));
+                    };
+                    let computed = s256(verifier);
+                    if computed.len() != grant.code_challenge.len()
+                        || !openssl::memcmp::eq(
+                            computed.as_bytes(),
+                            grant.code_challenge.as_bytes(),
+                        )
+                    {
+                        return Ok(Err(OAuthError::InvalidGrant(
+                            "code_verifier does not match",
+                        )));
+                    }
                 }
                 if rows::use_grant(conn, grant.id, now)? == 0 {
                     return Ok(Err(OAuthError::InvalidGrant("the code was used already")));
@@ -495,6 +570,7 @@ pub async fn exchange_code(
                     access_token,
                     scopes: Scopes::parse(&grant.scopes),
                     expires_in: ACCESS_TOKEN_LIFETIME.num_seconds(),
+                    created_at: now.and_utc().timestamp(),
                 }))
             })
         })
@@ -534,6 +610,14 @@ mod tests {
         assert!(valid_redirect_uri("https://app.example/callback"));
         assert!(valid_redirect_uri("http://127.0.0.1:8765/cb"));
         assert!(valid_redirect_uri("com.example.app:/oauth"));
+        assert!(valid_redirect_uri("com.tapbots.Ivory.123:/request_token"));
+        assert!(valid_redirect_uri(
+            "oauth2redirect://com.keylesspalace.tusky/"
+        ));
+        assert!(valid_redirect_uri(OOB_REDIRECT));
+        assert!(!valid_redirect_uri("data:text/html,hi"));
+        assert!(!valid_redirect_uri("file:///etc/passwd"));
+        assert!(!valid_redirect_uri("JavaScript:alert(1)"));
         assert!(!valid_redirect_uri("http://app.example/cb"));
         assert!(!valid_redirect_uri("https://app.example/cb#frag"));
         assert!(!valid_redirect_uri("javascript:alert(1)"));
@@ -542,6 +626,16 @@ mod tests {
         assert_eq!(
             requested_scopes(Some("write read")).unwrap().as_text(),
             "read write"
+        );
+        assert_eq!(
+            requested_scopes(Some("read write follow push read:statuses write:media"))
+                .unwrap()
+                .as_text(),
+            "follow push read read:statuses write write:media"
+        );
+        assert_eq!(
+            requested_scopes(Some("read:nothing")),
+            Err(OAuthError::InvalidScope)
         );
         assert_eq!(
             requested_scopes(Some("admin")),

@@ -77,8 +77,20 @@ impl Scopes {
         Scopes(scopes)
     }
 
+    /// Whether these scopes cover `scope`: itself, its parent (`read`
+    /// covers `read:statuses`), `follow` for the follow and block scopes,
+    /// `profile` for reading one's own account.
     pub fn allows(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s == scope)
+        self.0.iter().any(|s| {
+            s == scope
+                || scope.split_once(':').is_some_and(|(parent, _)| s == parent)
+                || (s == "follow"
+                    && matches!(
+                        scope,
+                        "read:follows" | "write:follows" | "read:blocks" | "write:blocks"
+                    ))
+                || (s == "profile" && scope == "profile:read")
+        })
     }
 
     pub fn as_text(&self) -> String {

@@ -232,6 +232,7 @@ async fn create(
             }
             url => url.map(str::to_owned),
         },
+        ..Default::default()
     };
     Ok(outbox::publish_note(fed, author, draft).await?.activity_id)
 }
@@ -379,6 +380,15 @@ async fn undo(fed: &Federation, author: &Account, activity: &Value) -> Result<St
         "Like" | "Announce" => Effect::Unreact {
             reaction_ap_id: undone.ap_id.clone(),
         },
+        "Block" => {
+            let blocked_url = undone.object_ap_id.clone().unwrap_or_default();
+            let blocked = crate::domain::accounts::find_by_actor_url(&fed.store, &blocked_url)
+                .await?
+                .ok_or_else(|| invalid("the blocked account is unknown"))?;
+            Effect::Unblock {
+                blocked_id: blocked.id,
+            }
+        }
         other => return Err(invalid(format!("an {other} cannot be undone"))),
     };
     let object = ActivityObject::embed(stored_document(&undone.ap_id, &undone.document)?);

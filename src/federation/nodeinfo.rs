@@ -25,6 +25,12 @@ pub fn build_nodeinfo(usage: InstanceUsage) -> Value {
         "services": { "inbound": [], "outbound": [] },
         "openRegistrations": false,
         "usage": { "users": { "total": usage.users } },
-        "metadata": { "rooms": usage.rooms }
+        "metadata": {
+            "rooms": usage.rooms,
+            "nodeName": "Estuary",
+            "nodeDescription": "The fediverse and the IndieWeb in one inbox",
+            "features": ["mastodon_api", "activitypub_c2s", "webmention"],
+            "mastodonApiVersion": crate::mastodon::MASTODON_API_VERSION,
+        }
     })
 }

@@ -36,6 +36,13 @@ pub struct Draft {
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub in_reply_to: Option<String>,
+    /// A content warning (`summary`), with `sensitive` set.
+    pub summary: Option<String>,
+    pub sensitive: bool,
+    /// BCP 47 language tag of the content (`contentMap`).
+    pub language: Option<String>,
+    /// Hashtags (without `#`) and the URL each links to.
+    pub hashtags: Vec<(String, String)>,
 }
 
 /// The ids of a published post.
@@ -90,7 +97,23 @@ pub async fn publish_note(
         mentions,
         published: now,
     };
-    let note = build_note(author, &note_draft);
+    let mut note = build_note(author, &note_draft);
+    if let Some(summary) = &draft.summary {
+        note["summary"] = serde_json::json!(summary);
+    }
+    if draft.sensitive || draft.summary.is_some() {
+        note["sensitive"] = serde_json::json!(true);
+    }
+    if let Some(language) = &draft.language {
+        note["contentMap"] = serde_json::json!({ language: draft.content_html });
+    }
+    if let Some(tags) = note["tag"].as_array_mut() {
+        for (name, href) in &draft.hashtags {
+            tags.push(
+                serde_json::json!({ "type": "Hashtag", "href": href, "name": format!("#{name}") }),
+            );
+        }
+    }
     let create = build_create(&activity_id, author, &note);
     let addressees: Vec<String> = draft.to.iter().chain(&draft.cc).cloned().collect();
     let visibility = classify(&addressees, author.followers_url.as_deref());
@@ -99,7 +122,7 @@ pub async fn publish_note(
         kind: "Note".into(),
         author_id: author.id,
         content: Some(draft.content_html),
-        summary: None,
+        summary: draft.summary,
         name: None,
         in_reply_to: draft.in_reply_to,
         context: Some(context),

@@ -10,6 +10,7 @@ pub mod follows;
 pub mod inbox_items;
 pub mod jobs;
 pub mod login_failures;
+pub mod mastodon;
 pub mod media;
 pub mod oauth;
 pub mod objects;

@@ -175,6 +175,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     media,
     domain_blocks,
     reports,
+    mastodon_idempotency,
+    mastodon_conversation_marks,
+    mastodon_dismissals,
 );
 
 diesel::table! {
@@ -274,5 +277,33 @@ diesel::table! {
         document -> Text,
         created_at -> Timestamp,
         resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mastodon_idempotency (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        key -> Text,
+        object_ap_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mastodon_conversation_marks (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        context -> Text,
+        read_up_to -> BigInt,
+        hidden_up_to -> BigInt,
+    }
+}
+
+diesel::table! {
+    mastodon_dismissals (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        inbox_item_id -> BigInt,
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 mod health;
 mod home;
 mod inbox;
+pub mod mastodon;
 mod media;
 mod metrics;
 mod mirror;
@@ -232,6 +233,11 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/authorize/consent", post(oauth::consent))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
+        .route(
+            "/oauth/authorize/",
+            get(oauth::authorize).post(oauth::login),
+        )
+        .merge(mastodon::routes())
         .route("/{handle}", get(actors::profile))
         .route("/healthz", get(health::healthz))
         .route("/", get(home::home))
@@ -243,11 +249,27 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
-        .layer(CorsLayer::new().allow_origin(Any).allow_methods([
-            Method::GET,
-            Method::HEAD,
-            Method::OPTIONS,
-        ]))
+        .layer(
+            // Browser clients (Elk, Phanpy) call the API and OAuth endpoints
+            // from other origins; no cookies are used, so any origin may.
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([
+                    Method::GET,
+                    Method::HEAD,
+                    Method::OPTIONS,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
+                .allow_headers([
+                    axum::http::header::AUTHORIZATION,
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderName::from_static("idempotency-key"),
+                ])
+                .expose_headers([axum::http::header::LINK]),
+        )
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             config.request_timeout,

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::client_address::ClientAddress;
 use super::error::WebError;
+use super::mastodon::params::Params;
 use super::pages::MessagePage;
 use crate::domain::logins::{self, LoginOutcome};
 use crate::domain::oauth::{
@@ -169,8 +170,46 @@ fn message(
     )
 }
 
+/// The out-of-band "redirect": a page showing the code (or the refusal)
+/// for the person to copy into the application.
+fn out_of_band(params: &[(&str, Option<&str>)]) -> Response {
+    let value = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| *v)
+    };
+    let (title, text) = match (value("code"), value("error")) {
+        (Some(code), _) => ("Your authorization code", code.to_owned()),
+        (None, error) => (
+            "Not authorized",
+            format!("The request was refused ({}).", error.unwrap_or("error")),
+        ),
+    };
+    let html = MessagePage {
+        webmention: String::new(),
+        title,
+        message: &text,
+    }
+    .render();
+    match html {
+        Ok(html) => (
+            [
+                (CONTENT_TYPE, "text/html; charset=utf-8"),
+                (CACHE_CONTROL, "no-store"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
 /// A redirect back to the client with query parameters.
 fn back_to_client(redirect_uri: &str, params: &[(&str, Option<&str>)]) -> Response {
+    if redirect_uri == oauth::OOB_REDIRECT {
+        return out_of_band(params);
+    }
     let mut url = match url::Url::parse(redirect_uri) {
         Ok(url) => url,
         Err(_) => return StatusCode::BAD_REQUEST.into_response(),
@@ -227,8 +266,18 @@ async fn check_request(
     if params.response_type.as_deref() != Some("code") {
         return Ok(fail("unsupported_response_type"));
     }
-    let challenge = params.code_challenge.clone().unwrap_or_default();
-    if params.code_challenge_method.as_deref() != Some("S256") || challenge.len() != 43 {
+    // PKCE S256: required of public clients; a confidential client (it has
+    // a secret, as every Mastodon app does) may go without.
+    let challenge = params
+        .code_challenge
+        .clone()
+        .filter(|c| !c.is_empty())
+        .unwrap_or_default();
+    if challenge.is_empty() {
+        if !client.confidential {
+            return Ok(fail("invalid_request"));
+        }
+    } else if params.code_challenge_method.as_deref() != Some("S256") || challenge.len() != 43 {
         return Ok(fail("invalid_request"));
     }
     let Ok(scopes) = requested_scopes(params.scope.as_deref()) else {
@@ -412,16 +461,6 @@ pub async fn consent(
     })
 }
 
-#[derive(Debug, Deserialize)]
-pub struct TokenForm {
-    grant_type: Option<String>,
-    code: Option<String>,
-    redirect_uri: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    code_verifier: Option<String>,
-}
-
 /// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1).
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
@@ -441,13 +480,14 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-/// `POST /oauth/token`
+/// `POST /oauth/token`: form, JSON or multipart; client credentials in the
+/// body or by HTTP Basic.
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    form: Params,
 ) -> Result<Response, WebError> {
-    if form.grant_type.as_deref() != Some("authorization_code") {
+    if form.get("grant_type") != Some("authorization_code") {
         return Ok((
             StatusCode::BAD_REQUEST,
             [(CACHE_CONTROL, "no-store")],
@@ -455,9 +495,10 @@ pub async fn token(
         )
             .into_response());
     }
+    let owned = |name: &str| form.get(name).map(str::to_owned);
     let (client_id, client_secret) = match basic_credentials(&headers) {
         Some((id, secret)) => (Some(id), Some(secret)),
-        None => (form.client_id.clone(), form.client_secret.clone()),
+        None => (owned("client_id"), owned("client_secret")),
     };
     let missing = |what: &str| {
         Ok(oauth_error(
@@ -468,21 +509,18 @@ pub async fn token(
     let Some(client_id) = client_id else {
         return missing("client_id");
     };
-    let Some(code) = form.code else {
+    let Some(code) = owned("code") else {
         return missing("code");
     };
-    let Some(redirect_uri) = form.redirect_uri else {
+    let Some(redirect_uri) = owned("redirect_uri") else {
         return missing("redirect_uri");
-    };
-    let Some(code_verifier) = form.code_verifier else {
-        return missing("code_verifier");
     };
     let exchange = CodeExchange {
         code,
         client_id,
         client_secret,
         redirect_uri,
-        code_verifier,
+        code_verifier: owned("code_verifier"),
     };
     match oauth::exchange_code(&state.store, exchange).await? {
         Ok(issued) => Ok((
@@ -492,6 +530,7 @@ pub async fn token(
                 "token_type": "Bearer",
                 "expires_in": issued.expires_in,
                 "scope": issued.scopes.as_text(),
+                "created_at": issued.created_at,
             })),
         )
             .into_response()),
@@ -500,22 +539,14 @@ pub async fn token(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RevokeForm {
-    token: Option<String>,
-}
-
 /// `POST /oauth/revoke`: always 200, known token or not (RFC 7009 §2.2).
-pub async fn revoke(
-    State(state): State<AppState>,
-    Form(form): Form<RevokeForm>,
-) -> Result<Response, WebError> {
-    let Some(token) = form.token else {
+pub async fn revoke(State(state): State<AppState>, form: Params) -> Result<Response, WebError> {
+    let Some(token) = form.get("token").map(str::to_owned) else {
         return Ok(oauth_error(
             StatusCode::BAD_REQUEST,
             &OAuthError::InvalidRequest("token is required".into()),
         ));
     };
     oauth::revoke(&state.store, &token).await?;
-    Ok(StatusCode::OK.into_response())
+    Ok((StatusCode::OK, Json(json!({}))).into_response())
 }

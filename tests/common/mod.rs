@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod masto;
 pub mod sink;
 pub mod site;
 
