@@ -1003,3 +1003,103 @@ async fn accounts_relationships_blocks_and_the_stubs_apps_ask_for() {
     assert_eq!(status, 404);
     server.stop().await;
 }
+
+/// Users report too: the report joins those the operator reads, naming the
+/// account and the posts; bad reports are refused and store nothing.
+#[tokio::test]
+async fn a_user_reports_an_account_and_its_posts_to_the_moderators() {
+    let server = TestServer::start().await;
+    add_user_with_password(&server, "alice").await;
+    add_user_with_password(&server, "bob").await;
+    let alice = sign_in(&server, "alice", ALL).await;
+    let bob = sign_in(&server, "bob", ALL).await;
+    let (_, bob_account) = get(&server, Some(&alice), "/api/v1/accounts/lookup?acct=bob").await;
+    let bob_id = bob_account["id"].as_str().unwrap().to_owned();
+    let (_, rude) = post(
+        &server,
+        &bob,
+        "/api/v1/statuses",
+        json!({ "status": "something rude", "visibility": "public" }),
+    )
+    .await;
+    let rude_id = rude["id"].as_str().unwrap().to_owned();
+    let (_, secret) = post(
+        &server,
+        &bob,
+        "/api/v1/statuses",
+        json!({ "status": "for my followers", "visibility": "private" }),
+    )
+    .await;
+    let secret_id = secret["id"].as_str().unwrap().to_owned();
+
+    let (status, report) = post(
+        &server,
+        &alice,
+        "/api/v1/reports",
+        json!({ "account_id": bob_id, "status_ids": [rude_id], "comment": "spam" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["comment"], "spam");
+    assert_eq!(report["status_ids"], json!([rude_id]));
+    assert_eq!(report["target_account"]["id"], bob_id);
+    assert_eq!(report["action_taken"], false);
+    let reports = estuary::domain::moderation::reports(&server.state.store, false)
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].id.to_string(), report["id"].as_str().unwrap());
+    assert_eq!(reports[0].reporter, server.url("/users/alice"));
+    assert_eq!(reports[0].comment.as_deref(), Some("spam"));
+    assert!(reports[0].targets.contains(&server.url("/users/bob")));
+    assert!(
+        reports[0]
+            .targets
+            .contains(&rude["uri"].as_str().unwrap().to_owned())
+    );
+
+    // Refused, and nothing more stored: no account, oneself, a post the
+    // reporter may not see, a post of another account, an over-long comment.
+    for (body, expected) in [
+        (json!({}), 422),
+        (json!({ "account_id": "999999" }), 404),
+        (
+            json!({ "account_id": report["target_account"]["id"], "status_ids": [secret_id] }),
+            404,
+        ),
+        (
+            json!({ "account_id": bob_id, "comment": "x".repeat(1001) }),
+            422,
+        ),
+    ] {
+        let (status, error) = post(&server, &alice, "/api/v1/reports", body.clone()).await;
+        assert_eq!(status, expected, "{body}: {error}");
+        assert!(error["error"].is_string());
+    }
+    let (_, alice_account) = get(&server, Some(&bob), "/api/v1/accounts/lookup?acct=alice").await;
+    let (status, _) = post(
+        &server,
+        &bob,
+        "/api/v1/reports",
+        json!({ "account_id": alice_account["id"], "status_ids": [rude_id] }),
+    )
+    .await;
+    assert_eq!(status, 404, "a post of another account");
+    let (_, me) = get(&server, Some(&alice), "/api/v1/accounts/verify_credentials").await;
+    let (status, _) = post(
+        &server,
+        &alice,
+        "/api/v1/reports",
+        json!({ "account_id": me["id"] }),
+    )
+    .await;
+    assert_eq!(status, 422, "oneself");
+    assert_eq!(
+        estuary::domain::moderation::reports(&server.state.store, true)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    server.stop().await;
+}

@@ -424,6 +424,23 @@ pub struct NewReport {
     pub document: String,
 }
 
+/// A report a local user files: stored like a `Flag` from another server.
+/// Returns its id.
+pub async fn file_report(store: &Store, report: NewReport) -> Result<i64, DomainError> {
+    let ap_id = report.ap_id.clone();
+    receive_report(store, report).await?;
+    store
+        .run(move |conn| {
+            report_rows::list(conn, true)?
+                .into_iter()
+                .rev()
+                .find(|row| row.ap_id == ap_id)
+                .map(|row| row.id)
+                .ok_or_else(|| DomainError::NoSuchObject(ap_id.clone()))
+        })
+        .await
+}
+
 /// Stores a report; a second copy of the same activity is ignored. Returns
 /// whether it was new.
 pub async fn receive_report(store: &Store, report: NewReport) -> Result<bool, DomainError> {

@@ -24,6 +24,7 @@ pub enum ActivityKind {
     Reject,
     Block,
     Follow,
+    Flag,
 }
 
 impl ActivityKind {
@@ -39,15 +40,18 @@ impl ActivityKind {
             ActivityKind::Reject => "Reject",
             ActivityKind::Block => "Block",
             ActivityKind::Follow => "Follow",
+            ActivityKind::Flag => "Flag",
         }
     }
 }
 
-/// The object of an activity: an id, or the whole document embedded.
+/// The object of an activity: an id, several ids (a Flag's account and
+/// posts), or the whole document embedded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum ActivityObject {
     Id(String),
+    Ids(Vec<String>),
     Embedded(Value),
 }
 

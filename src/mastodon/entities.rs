@@ -167,3 +167,18 @@ pub struct Search {
     pub statuses: Vec<Status>,
     pub hashtags: Vec<Tag>,
 }
+
+/// A report a user filed (`POST /api/v1/reports`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub id: String,
+    pub action_taken: bool,
+    pub action_taken_at: Option<String>,
+    pub category: &'static str,
+    pub comment: String,
+    pub forwarded: bool,
+    pub created_at: String,
+    pub status_ids: Vec<String>,
+    pub rule_ids: Option<Vec<String>>,
+    pub target_account: Account,
+}

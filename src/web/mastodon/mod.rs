@@ -9,6 +9,7 @@ mod conversations;
 mod instance;
 mod notifications;
 pub mod params;
+mod reports;
 mod statuses;
 mod stubs;
 mod timelines;
@@ -88,6 +89,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::delete(conversations::delete),
         ),
         ("/api/v1/conversations/{id}/read", post(conversations::read)),
+        ("/api/v1/reports", post(reports::create)),
         ("/api/v1/preferences", get(stubs::preferences)),
         ("/api/v1/lists", get(stubs::empty_list)),
         ("/api/v1/filters", get(stubs::empty_list)),
