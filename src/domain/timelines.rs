@@ -11,9 +11,7 @@ use super::DomainError;
 use super::accounts::{Account, row_to_account};
 use super::audience::{Viewer, Visibility, may_see};
 use super::posts::{Post, row_to_post};
-use crate::store::accounts::AccountRow;
-use crate::store::mastodon::{self as rows, IdRange};
-use crate::store::objects::ObjectRow;
+use crate::store::mastodon::{self as rows, IdRange, PostRow};
 use crate::store::{AnyConnection, Store};
 
 /// An account with the counts clients show.
@@ -126,19 +124,12 @@ fn mention_hrefs(document: &str) -> Vec<String> {
 
 fn account_views(
     conn: &mut AnyConnection,
-    rows_: Vec<AccountRow>,
+    ids: &[i64],
 ) -> Result<HashMap<i64, AccountView>, DomainError> {
-    let ids: Vec<i64> = rows_.iter().map(|r| r.id).collect();
-    let counts = rows::account_counts(conn, &ids)?;
-    Ok(rows_
+    Ok(rows::accounts_with_counts(conn, ids)?
         .into_iter()
-        .map(row_to_account)
-        .map(|account| {
-            let (_, followers, following, statuses) = counts
-                .iter()
-                .find(|c| c.0 == account.id)
-                .copied()
-                .unwrap_or_default();
+        .map(|(row, followers, following, statuses)| {
+            let account = row_to_account(row);
             (
                 account.id,
                 AccountView {
@@ -152,108 +143,63 @@ fn account_views(
         .collect())
 }
 
-/// Keeps the posts `viewer` may see and completes them: a fixed number of
-/// batch queries for the whole page.
+fn viewer_id(viewer: Option<&Account>) -> i64 {
+    viewer.map_or(-1, |v| v.id)
+}
+
+/// Keeps the posts `viewer` may see and completes them. The rows already
+/// carry their counts (one statement for the page); the accounts the
+/// visible posts mention take one more, and only when there are any.
 fn complete(
     conn: &mut AnyConnection,
     viewer: Option<&Account>,
-    objects: Vec<ObjectRow>,
+    rows_: Vec<PostRow>,
 ) -> Result<Vec<PostView>, DomainError> {
-    if objects.is_empty() {
-        return Ok(Vec::new());
-    }
-    let posts: Vec<(i64, Post)> = objects
+    let visible: Vec<(PostRow, Post, Account)> = rows_
         .into_iter()
-        .map(|r| (r.id, row_to_post(r)))
-        .collect();
-    let author_ids: Vec<i64> = posts
-        .iter()
-        .map(|(_, p)| p.author_id)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let authors = {
-        let found = rows::accounts_by_ids(conn, &author_ids)?;
-        account_views(conn, found)?
-    };
-    let followed: HashSet<i64> = match viewer {
-        Some(viewer) => rows::follows_among(conn, viewer.id, &author_ids)?
-            .into_iter()
-            .filter(|(_, accepted)| *accepted)
-            .map(|(id, _)| id)
-            .collect(),
-        None => HashSet::new(),
-    };
-    let posts: Vec<(i64, Post)> = posts
-        .into_iter()
-        .filter(|(_, post)| {
-            authors.get(&post.author_id).is_some_and(|author| {
-                viewer_sees(
-                    post,
-                    &author.account,
-                    viewer,
-                    followed.contains(&post.author_id),
-                )
-            })
+        .filter_map(|row| {
+            let post = row_to_post(row.object.clone());
+            let author = row_to_account(row.author.clone());
+            viewer_sees(&post, &author, viewer, row.viewer_follows_author)
+                .then_some((row, post, author))
         })
         .collect();
-    let ap_ids: Vec<String> = posts.iter().map(|(_, p)| p.ap_id.clone()).collect();
-    let parent_ids: Vec<String> = posts
+    let hrefs: Vec<Vec<String>> = visible
         .iter()
-        .filter_map(|(_, p)| p.in_reply_to.clone())
-        .collect();
-    let parents: HashMap<String, (i64, i64)> = rows::objects_by_ap_ids(conn, &parent_ids)?
-        .into_iter()
-        .map(|r| (r.ap_id, (r.id, r.author_id)))
-        .collect();
-    let mut counts: HashMap<(String, String), i64> = HashMap::new();
-    for (object, kind, n) in rows::reaction_counts(conn, &ap_ids)? {
-        counts.insert((object, kind), n);
-    }
-    let mine: HashSet<(String, String)> = match viewer {
-        Some(viewer) => rows::reactions_by(conn, viewer.id, &ap_ids)?
-            .into_iter()
-            .map(|(object, kind, _)| (object, kind))
-            .collect(),
-        None => HashSet::new(),
-    };
-    let replies: HashMap<String, i64> = rows::reply_counts(conn, &ap_ids)?
-        .into_iter()
-        .filter_map(|(parent, n)| parent.map(|p| (p, n)))
-        .collect();
-    let hrefs: Vec<Vec<String>> = posts
-        .iter()
-        .map(|(_, p)| mention_hrefs(&p.document))
+        .map(|(_, post, _)| mention_hrefs(&post.document))
         .collect();
     let all_hrefs: Vec<String> = hrefs.iter().flatten().cloned().collect();
-    let mentioned: HashMap<String, Account> = rows::accounts_by_actor_urls(conn, &all_hrefs)?
-        .into_iter()
-        .map(row_to_account)
-        .map(|a| (a.actor_url.clone(), a))
-        .collect();
-    Ok(posts
+    let mentioned: HashMap<String, Account> = if all_hrefs.is_empty() {
+        HashMap::new()
+    } else {
+        rows::accounts_by_actor_urls(conn, &all_hrefs)?
+            .into_iter()
+            .map(row_to_account)
+            .map(|a| (a.actor_url.clone(), a))
+            .collect()
+    };
+    Ok(visible
         .into_iter()
         .zip(hrefs)
-        .map(|((id, post), hrefs)| {
-            let key = |kind: &str| (post.ap_id.clone(), kind.to_owned());
-            PostView {
-                id,
-                author: authors[&post.author_id].clone(),
-                parent: post
-                    .in_reply_to
-                    .as_ref()
-                    .and_then(|p| parents.get(p).copied()),
-                mentions: hrefs
-                    .iter()
-                    .filter_map(|h| mentioned.get(h).cloned())
-                    .collect(),
-                favourites: counts.get(&key("Like")).copied().unwrap_or(0),
-                reblogs: counts.get(&key("Announce")).copied().unwrap_or(0),
-                replies: replies.get(&post.ap_id).copied().unwrap_or(0),
-                favourited: mine.contains(&key("Like")),
-                reblogged: mine.contains(&key("Announce")),
-                post,
-            }
+        .map(|((row, post, account), hrefs)| PostView {
+            id: row.object.id,
+            author: AccountView {
+                account,
+                followers: row.author_followers,
+                following: row.author_following,
+                statuses: row.author_statuses,
+            },
+            parent: row.parent_id.zip(row.parent_author_id),
+            mentions: hrefs
+                .iter()
+                .filter_map(|h| mentioned.get(h).cloned())
+                .collect(),
+            favourites: row.favourites,
+            reblogs: row.reblogs,
+            replies: row.replies,
+            favourited: row.favourited,
+            reblogged: row.reblogged,
+            post,
         })
         .collect())
 }
@@ -275,8 +221,8 @@ pub async fn home(
     let me = me.clone();
     store
         .run(move |conn| {
-            let objects = rows::home(conn, me.id, page.range())?;
-            Ok(in_order(complete(conn, Some(&me), objects)?, page))
+            let found = rows::home(conn, me.id, page.range())?;
+            Ok(in_order(complete(conn, Some(&me), found)?, page))
         })
         .await
 }
@@ -290,10 +236,10 @@ pub async fn public(
 ) -> Result<Vec<PostView>, DomainError> {
     store
         .run(move |conn| {
-            let objects = rows::public(conn, local_only, page.range())?;
-            let listed = objects
+            let found = rows::public(conn, viewer_id(viewer.as_ref()), local_only, page.range())?;
+            let listed = found
                 .into_iter()
-                .filter(|o| public_in_to(&o.document))
+                .filter(|row| public_in_to(&row.object.document))
                 .collect();
             Ok(in_order(complete(conn, viewer.as_ref(), listed)?, page))
         })
@@ -325,8 +271,8 @@ pub async fn account_posts(
 ) -> Result<Vec<PostView>, DomainError> {
     store
         .run(move |conn| {
-            let objects = rows::by_author(conn, author_id, page.range())?;
-            Ok(in_order(complete(conn, viewer.as_ref(), objects)?, page))
+            let found = rows::by_author(conn, viewer_id(viewer.as_ref()), author_id, page.range())?;
+            Ok(in_order(complete(conn, viewer.as_ref(), found)?, page))
         })
         .await
 }
@@ -339,7 +285,7 @@ pub async fn status(
 ) -> Result<Option<PostView>, DomainError> {
     store
         .run(move |conn| {
-            let Some(row) = rows::object_by_id(conn, id)? else {
+            let Some(row) = rows::post_by_id(conn, viewer_id(viewer.as_ref()), id)? else {
                 return Ok(None);
             };
             Ok(complete(conn, viewer.as_ref(), vec![row])?.pop())
@@ -356,14 +302,15 @@ pub async fn thread(
 ) -> Result<Option<(Vec<PostView>, Vec<PostView>)>, DomainError> {
     store
         .run(move |conn| {
-            let Some(row) = rows::object_by_id(conn, id)? else {
+            let reader = viewer_id(viewer.as_ref());
+            let Some(row) = rows::post_by_id(conn, reader, id)? else {
                 return Ok(None);
             };
             let Some(this) = complete(conn, viewer.as_ref(), vec![row])?.pop() else {
                 return Ok(None);
             };
             let members = match &this.post.context {
-                Some(context) => crate::store::objects::in_context(conn, context)?,
+                Some(context) => rows::posts_in_context(conn, reader, context)?,
                 None => Vec::new(),
             };
             let visible = complete(conn, viewer.as_ref(), members)?;
@@ -403,10 +350,7 @@ pub async fn thread(
 pub async fn accounts(store: &Store, ids: Vec<i64>) -> Result<Vec<AccountView>, DomainError> {
     store
         .run(move |conn| {
-            let views = {
-                let found = rows::accounts_by_ids(conn, &ids)?;
-                account_views(conn, found)?
-            };
+            let views = account_views(conn, &ids)?;
             Ok(ids.iter().filter_map(|id| views.get(id).cloned()).collect())
         })
         .await
@@ -434,7 +378,7 @@ pub async fn account_by_acct(
             let Some(row) = rows::account_by_acct(conn, &name, domain)? else {
                 return Ok(None);
             };
-            Ok(account_views(conn, vec![row])?.into_values().next())
+            Ok(account_views(conn, &[row.id])?.into_values().next())
         })
         .await
 }
@@ -482,7 +426,8 @@ pub async fn blocks_or_requests(
             } else {
                 rows::follow_requesters(conn, id)?
             };
-            Ok(account_views(conn, found)?.into_values().collect())
+            let ids: Vec<i64> = found.iter().map(|r| r.id).collect();
+            Ok(account_views(conn, &ids)?.into_values().collect())
         })
         .await
 }
@@ -550,16 +495,13 @@ pub async fn notifications(
             let pattern = format!("%\"{}\"%", me.actor_url);
             let items = rows::notification_items(conn, me.id, &verbs, &pattern, page.range())?;
             let actor_ids: Vec<i64> = items.iter().map(|(_, a)| a.actor_id).collect();
-            let actors = {
-                let found = rows::accounts_by_ids(conn, &actor_ids)?;
-                account_views(conn, found)?
-            };
+            let actors = account_views(conn, &actor_ids)?;
             let object_ids: Vec<String> = items
                 .iter()
                 .filter_map(|(_, a)| a.object_ap_id.clone())
                 .collect();
-            let objects = rows::objects_by_ap_ids(conn, &object_ids)?;
-            let statuses: HashMap<String, PostView> = complete(conn, Some(&me), objects)?
+            let found = rows::posts_by_ap_ids(conn, me.id, &object_ids)?;
+            let statuses: HashMap<String, PostView> = complete(conn, Some(&me), found)?
                 .into_iter()
                 .map(|v| (v.post.ap_id.clone(), v))
                 .collect();
@@ -635,10 +577,97 @@ pub async fn dismiss(store: &Store, me: &Account, id: i64) -> Result<(), DomainE
         .await
 }
 
-/// How many direct posts a conversation list looks at.
-const CONVERSATION_WINDOW: i64 = 1000;
+/// How many direct posts one step of the conversation walk reads.
+const CONVERSATION_BATCH: i64 = 200;
+/// How many steps one page may take: the bound on one request's work. A
+/// page that reaches it ends early, and the next page goes on from there.
+const CONVERSATION_STEPS: usize = 25;
 
-/// `me`'s direct-message threads, the most recently active first.
+/// The thread a post belongs to: its `context`, or the post itself.
+fn thread_key(post: &Post) -> String {
+    post.context.clone().unwrap_or_else(|| post.ap_id.clone())
+}
+
+/// The direct posts of these threads that `me` may see, newest first,
+/// grouped by thread; `seen` are posts already read (threads without a
+/// stored `context`).
+fn load_threads(
+    conn: &mut AnyConnection,
+    me: &Account,
+    keys: &[String],
+    seen: Vec<PostView>,
+) -> Result<HashMap<String, Vec<PostView>>, DomainError> {
+    let found = rows::direct_in_contexts(conn, me.id, keys)?;
+    let mut threads: HashMap<String, Vec<PostView>> = HashMap::new();
+    for view in complete(conn, Some(me), found)?.into_iter().chain(seen) {
+        let posts = threads.entry(thread_key(&view.post)).or_default();
+        if !posts.iter().any(|p| p.id == view.id) {
+            posts.push(view);
+        }
+    }
+    for posts in threads.values_mut() {
+        posts.sort_by(|a, b| b.id.cmp(&a.id));
+    }
+    Ok(threads)
+}
+
+/// Builds the conversations of these threads (each newest first).
+fn conversation_views(
+    conn: &mut AnyConnection,
+    me: &Account,
+    threads: Vec<(String, Vec<PostView>)>,
+) -> Result<Vec<ConversationView>, DomainError> {
+    let marks: HashMap<String, i64> = rows::conversation_marks(conn, me.id)?
+        .into_iter()
+        .map(|(context, read, _)| (context, read))
+        .collect();
+    let mut ids = HashSet::new();
+    for post in threads.iter().flat_map(|(_, posts)| posts) {
+        ids.insert(post.author.account.id);
+        ids.extend(post.mentions.iter().map(|m| m.id));
+    }
+    ids.remove(&me.id);
+    let ids: Vec<i64> = ids.into_iter().collect();
+    let participants = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        account_views(conn, &ids)?
+    };
+    Ok(threads
+        .into_iter()
+        .filter_map(|(context, posts)| {
+            let last = posts.first()?.clone();
+            let read = marks.get(&context).copied().unwrap_or(0);
+            let mut accounts: Vec<AccountView> = Vec::new();
+            for post in &posts {
+                let ids = std::iter::once(post.author.account.id)
+                    .chain(post.mentions.iter().map(|m| m.id));
+                for id in ids {
+                    if let Some(view) = participants.get(&id)
+                        && !accounts.iter().any(|a| a.account.id == id)
+                    {
+                        accounts.push(view.clone());
+                    }
+                }
+            }
+            let unread = posts
+                .iter()
+                .any(|p| p.id > read && p.post.author_id != me.id);
+            Some(ConversationView {
+                id: posts.iter().map(|p| p.id).min().unwrap_or(last.id),
+                context,
+                accounts,
+                last,
+                unread,
+            })
+        })
+        .collect())
+}
+
+/// `me`'s direct-message threads, the most recently active first, paged
+/// by the id of each thread's last post. It walks `me`'s direct posts
+/// from the cursor in batches and reads each thread it meets whole, so a
+/// page's work depends on its size, not on how many messages exist.
 pub async fn conversations(
     store: &Store,
     me: &Account,
@@ -647,79 +676,101 @@ pub async fn conversations(
     let me = me.clone();
     store
         .run(move |conn| {
-            let objects = rows::direct_for(conn, me.id, CONVERSATION_WINDOW)?;
-            let views = complete(conn, Some(&me), objects)?;
-            let marks: HashMap<String, (i64, i64)> = rows::conversation_marks(conn, me.id)?
-                .into_iter()
-                .map(|(c, r, h)| (c, (r, h)))
-                .collect();
-            // Newest first: the first post seen of a context is its last.
-            let mut threads: Vec<(String, Vec<PostView>)> = Vec::new();
-            for view in views {
-                let context = view
-                    .post
-                    .context
-                    .clone()
-                    .unwrap_or_else(|| view.post.ap_id.clone());
-                match threads.iter_mut().find(|(c, _)| *c == context) {
-                    Some((_, posts)) => posts.push(view),
-                    None => threads.push((context, vec![view])),
-                }
-            }
             let range = page.range();
-            let mut participants_ids = HashSet::new();
-            for (_, posts) in &threads {
-                for post in posts {
-                    participants_ids.insert(post.author.account.id);
-                    participants_ids.extend(post.mentions.iter().map(|m| m.id));
-                }
-            }
-            participants_ids.remove(&me.id);
-            let ids: Vec<i64> = participants_ids.into_iter().collect();
-            let participants = {
-                let found = rows::accounts_by_ids(conn, &ids)?;
-                account_views(conn, found)?
+            let hidden: HashMap<String, i64> = rows::conversation_marks(conn, me.id)?
+                .into_iter()
+                .map(|(context, _, hidden)| (context, hidden))
+                .collect();
+            let mut threads: HashMap<String, Vec<PostView>> = HashMap::new();
+            let mut walk = IdRange {
+                limit: CONVERSATION_BATCH,
+                ..range
             };
-            let mut out = Vec::new();
-            for (context, posts) in threads {
-                let last = posts[0].clone();
-                let (read, hidden) = marks.get(&context).copied().unwrap_or((0, 0));
-                if last.id <= hidden || last.id >= range.below || last.id <= range.above {
-                    continue;
+            // The walk's position: every thread whose last post lies
+            // between the cursor and here has been met.
+            let mut reached = None;
+            let shown = |key: &String, posts: &Vec<PostView>| {
+                let last = posts[0].id;
+                last < range.below
+                    && last > range.above
+                    && last > hidden.get(key).copied().unwrap_or(0)
+            };
+            for _ in 0..CONVERSATION_STEPS {
+                let batch = rows::direct_for(conn, me.id, walk)?;
+                let Some(edge) = batch.last().map(|row| row.object.id) else {
+                    reached = None;
+                    break;
+                };
+                let finished = (batch.len() as i64) < walk.limit;
+                if range.ascending {
+                    walk.above = edge;
+                } else {
+                    walk.below = edge;
                 }
-                let mut accounts: Vec<AccountView> = Vec::new();
-                for post in &posts {
-                    let ids = std::iter::once(post.author.account.id)
-                        .chain(post.mentions.iter().map(|m| m.id));
-                    for id in ids {
-                        if let Some(view) = participants.get(&id)
-                            && !accounts.iter().any(|a| a.account.id == id)
-                        {
-                            accounts.push(view.clone());
-                        }
+                reached = (!finished).then_some(edge);
+                let views = complete(conn, Some(&me), batch)?;
+                let mut keys: Vec<String> = Vec::new();
+                for view in &views {
+                    let key = thread_key(&view.post);
+                    if !threads.contains_key(&key) && !keys.contains(&key) {
+                        keys.push(key);
                     }
                 }
-                let unread = posts
+                if !keys.is_empty() {
+                    let fresh: Vec<PostView> = views
+                        .into_iter()
+                        .filter(|v| keys.contains(&thread_key(&v.post)))
+                        .collect();
+                    threads.extend(load_threads(conn, &me, &keys, fresh)?);
+                }
+                let complete_threads = threads
                     .iter()
-                    .any(|p| p.id > read && p.post.author_id != me.id);
-                out.push(ConversationView {
-                    id: posts.iter().map(|p| p.id).min().unwrap_or(last.id),
-                    context,
-                    accounts,
-                    last,
-                    unread,
-                });
+                    .filter(|(key, posts)| shown(key, posts))
+                    .filter(|(_, posts)| !range.ascending || posts[0].id <= edge)
+                    .count();
+                if finished || complete_threads >= range.limit as usize {
+                    break;
+                }
             }
+            let mut chosen: Vec<(String, Vec<PostView>)> = threads
+                .into_iter()
+                .filter(|(key, posts)| shown(key, posts))
+                .filter(|(_, posts)| match (range.ascending, reached) {
+                    (true, Some(edge)) => posts[0].id <= edge,
+                    _ => true,
+                })
+                .collect();
+            chosen.sort_by(|a, b| b.1[0].id.cmp(&a.1[0].id));
             if range.ascending {
-                out.reverse();
+                let skip = chosen.len().saturating_sub(range.limit as usize);
+                chosen.drain(..skip);
+            } else {
+                chosen.truncate(range.limit as usize);
             }
-            out.truncate(range.limit as usize);
-            if range.ascending {
-                out.reverse();
-            }
-            Ok(out)
+            conversation_views(conn, &me, chosen)
         })
         .await
+}
+
+/// One of `me`'s conversations by its id (its first visible post's id).
+fn conversation_by_id(
+    conn: &mut AnyConnection,
+    me: &Account,
+    id: i64,
+) -> Result<Option<ConversationView>, DomainError> {
+    let Some(row) = rows::post_by_id(conn, me.id, id)? else {
+        return Ok(None);
+    };
+    let Some(first) = complete(conn, Some(me), vec![row])?.pop() else {
+        return Ok(None);
+    };
+    if first.post.visibility != Visibility::Direct {
+        return Ok(None);
+    }
+    let key = thread_key(&first.post);
+    let threads = load_threads(conn, me, std::slice::from_ref(&key), vec![first])?;
+    let found = conversation_views(conn, me, threads.into_iter().collect())?;
+    Ok(found.into_iter().find(|c| c.id == id))
 }
 
 /// Marks a conversation read (`hide` also hides it until a new message).
@@ -729,30 +780,26 @@ pub async fn mark_conversation(
     id: i64,
     hide: bool,
 ) -> Result<Option<ConversationView>, DomainError> {
-    let page = PageQuery {
-        max_id: None,
-        since_id: None,
-        min_id: None,
-        limit: 80,
-    };
-    let Some(found) = conversations(store, me, page)
-        .await?
-        .into_iter()
-        .find(|c| c.id == id)
-    else {
-        return Ok(None);
-    };
-    let (me_id, context, last) = (me.id, found.context.clone(), found.last.id);
+    let me = me.clone();
     store
         .run(move |conn| {
-            rows::mark_conversation(conn, me_id, &context, last, if hide { last } else { 0 })?;
-            Ok::<_, DomainError>(())
+            let Some(found) = conversation_by_id(conn, &me, id)? else {
+                return Ok(None);
+            };
+            let last = found.last.id;
+            rows::mark_conversation(
+                conn,
+                me.id,
+                &found.context,
+                last,
+                if hide { last } else { 0 },
+            )?;
+            Ok(Some(ConversationView {
+                unread: false,
+                ..found
+            }))
         })
-        .await?;
-    Ok(Some(ConversationView {
-        unread: false,
-        ..found
-    }))
+        .await
 }
 
 /// The post an `Idempotency-Key` of `me` made before.

@@ -5,7 +5,6 @@
 //! dismissed notifications).
 
 use chrono::NaiveDateTime;
-use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::AnyConnection;
@@ -41,7 +40,155 @@ macro_rules! paged {
     }};
 }
 
-const POST_KINDS: &[&str] = &["Note", "Article", "Page", "Question"];
+/// Whether the object in the outer query is a post (not a Tombstone or
+/// another kind of object). Written out rather than as `IN (…)` so that
+/// the statement keeps one shape and its prepared form can be cached.
+macro_rules! is_post {
+    () => {
+        objects::kind
+            .eq("Note")
+            .or(objects::kind.eq("Article"))
+            .or(objects::kind.eq("Page"))
+            .or(objects::kind.eq("Question"))
+    };
+}
+
+diesel::alias!(objects as other_objects: OtherObjects);
+
+/// One post with everything a client shows about it, read in the same
+/// statement as the page: the author and the author's counts, the parent's
+/// row and author, reaction and reply counts, and what the viewer did.
+#[derive(Debug, Clone)]
+pub struct PostRow {
+    pub object: ObjectRow,
+    pub author: AccountRow,
+    pub author_followers: i64,
+    pub author_following: i64,
+    pub author_statuses: i64,
+    pub parent_id: Option<i64>,
+    pub parent_author_id: Option<i64>,
+    pub favourites: i64,
+    pub reblogs: i64,
+    pub replies: i64,
+    pub favourited: bool,
+    pub reblogged: bool,
+    pub viewer_follows_author: bool,
+}
+
+type PostTuple = (
+    ObjectRow,
+    AccountRow,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    bool,
+    bool,
+);
+
+fn post_row(t: PostTuple) -> PostRow {
+    PostRow {
+        object: t.0,
+        author: t.1,
+        author_followers: t.2.unwrap_or(0),
+        author_following: t.3.unwrap_or(0),
+        author_statuses: t.4.unwrap_or(0),
+        parent_id: t.5,
+        parent_author_id: t.6,
+        favourites: t.7.unwrap_or(0),
+        reblogs: t.8.unwrap_or(0),
+        replies: t.9.unwrap_or(0),
+        favourited: t.10,
+        reblogged: t.11,
+        viewer_follows_author: t.12,
+    }
+}
+
+/// The columns of a `PostRow` over `objects INNER JOIN accounts`, as seen
+/// by `$viewer` (an account id; `-1` for nobody). Every count is a
+/// correlated subquery on an index, so a page is one statement.
+macro_rules! post_columns {
+    ($viewer:expr) => {{
+        let viewer: i64 = $viewer;
+        let reaction_count = |kind: &'static str| {
+            reactions::table
+                .filter(reactions::object_ap_id.eq(objects::ap_id))
+                .filter(reactions::kind.eq(kind))
+                .count()
+                .single_value()
+        };
+        let reacted = |kind: &'static str| {
+            diesel::dsl::exists(
+                reactions::table
+                    .filter(reactions::object_ap_id.eq(objects::ap_id))
+                    .filter(reactions::kind.eq(kind))
+                    .filter(reactions::actor_id.eq(viewer)),
+            )
+        };
+        (
+            ObjectRow::as_select(),
+            AccountRow::as_select(),
+            follows::table
+                .filter(follows::followee_id.eq(accounts::id))
+                .filter(follows::accepted.eq(true))
+                .count()
+                .single_value(),
+            follows::table
+                .filter(follows::follower_id.eq(accounts::id))
+                .filter(follows::accepted.eq(true))
+                .count()
+                .single_value(),
+            other_objects
+                .filter(other_objects.field(objects::author_id).eq(accounts::id))
+                .filter(other_objects.field(objects::deleted_at).is_null())
+                .filter(other_objects.field(objects::visibility).eq("public"))
+                .count()
+                .single_value(),
+            other_objects
+                .filter(
+                    other_objects
+                        .field(objects::ap_id)
+                        .nullable()
+                        .eq(objects::in_reply_to),
+                )
+                .select(other_objects.field(objects::id))
+                .single_value(),
+            other_objects
+                .filter(
+                    other_objects
+                        .field(objects::ap_id)
+                        .nullable()
+                        .eq(objects::in_reply_to),
+                )
+                .select(other_objects.field(objects::author_id))
+                .single_value(),
+            reaction_count("Like"),
+            reaction_count("Announce"),
+            other_objects
+                .filter(
+                    other_objects
+                        .field(objects::in_reply_to)
+                        .eq(objects::ap_id.nullable()),
+                )
+                .filter(other_objects.field(objects::deleted_at).is_null())
+                .count()
+                .single_value(),
+            reacted("Like"),
+            reacted("Announce"),
+            diesel::dsl::exists(
+                follows::table
+                    .filter(follows::follower_id.eq(viewer))
+                    .filter(follows::followee_id.eq(accounts::id))
+                    .filter(follows::accepted.eq(true)),
+            ),
+        )
+    }};
+}
 
 /// Whether the Create of the object in the outer query was filed in
 /// `account_id`'s inbox. Written as nested EXISTS so that a page walks the
@@ -69,79 +216,142 @@ pub fn home(
     conn: &mut AnyConnection,
     account_id: i64,
     range: IdRange,
-) -> QueryResult<Vec<ObjectRow>> {
-    paged!(
+) -> QueryResult<Vec<PostRow>> {
+    let rows: Vec<PostTuple> = paged!(
         objects::table
+            .inner_join(accounts::table)
             .filter(objects::deleted_at.is_null())
-            .filter(objects::kind.eq_any(POST_KINDS))
+            .filter(is_post!())
             .filter(objects::author_id.eq(account_id).or(filed_for!(account_id)))
-            .select(ObjectRow::as_select()),
+            .select(post_columns!(account_id)),
         objects::id,
         range,
         conn
-    )
+    )?;
+    Ok(rows.into_iter().map(post_row).collect())
 }
 
 /// Public posts of everyone known here (or only local ones).
 pub fn public(
     conn: &mut AnyConnection,
+    viewer: i64,
     local_only: bool,
     range: IdRange,
-) -> QueryResult<Vec<ObjectRow>> {
+) -> QueryResult<Vec<PostRow>> {
     let locality: &[bool] = if local_only { &[true] } else { &[true, false] };
-    paged!(
+    let rows: Vec<PostTuple> = paged!(
         objects::table
+            .inner_join(accounts::table)
             .filter(objects::deleted_at.is_null())
-            .filter(objects::kind.eq_any(POST_KINDS))
+            .filter(is_post!())
             .filter(objects::visibility.eq("public"))
             .filter(objects::local.eq_any(locality))
-            .select(ObjectRow::as_select()),
+            .select(post_columns!(viewer)),
         objects::id,
         range,
         conn
-    )
+    )?;
+    Ok(rows.into_iter().map(post_row).collect())
 }
 
 /// Posts by one author (visibility is the caller's to check).
 pub fn by_author(
     conn: &mut AnyConnection,
+    viewer: i64,
     author_id: i64,
     range: IdRange,
-) -> QueryResult<Vec<ObjectRow>> {
-    paged!(
+) -> QueryResult<Vec<PostRow>> {
+    let rows: Vec<PostTuple> = paged!(
         objects::table
+            .inner_join(accounts::table)
             .filter(objects::deleted_at.is_null())
-            .filter(objects::kind.eq_any(POST_KINDS))
+            .filter(is_post!())
             .filter(objects::author_id.eq(author_id))
-            .select(ObjectRow::as_select()),
+            .select(post_columns!(viewer)),
         objects::id,
         range,
         conn
-    )
+    )?;
+    Ok(rows.into_iter().map(post_row).collect())
 }
 
-/// Direct posts `account_id` wrote or received, newest first.
+/// Direct posts `account_id` wrote or received, by id range.
 pub fn direct_for(
     conn: &mut AnyConnection,
     account_id: i64,
-    limit: i64,
-) -> QueryResult<Vec<ObjectRow>> {
-    objects::table
-        .filter(objects::deleted_at.is_null())
-        .filter(objects::visibility.eq("direct"))
-        .filter(objects::author_id.eq(account_id).or(filed_for!(account_id)))
-        .order(objects::id.desc())
-        .limit(limit)
-        .select(ObjectRow::as_select())
-        .load(conn)
+    range: IdRange,
+) -> QueryResult<Vec<PostRow>> {
+    let rows: Vec<PostTuple> = paged!(
+        objects::table
+            .inner_join(accounts::table)
+            .filter(objects::deleted_at.is_null())
+            .filter(objects::visibility.eq("direct"))
+            .filter(objects::author_id.eq(account_id).or(filed_for!(account_id)))
+            .select(post_columns!(account_id)),
+        objects::id,
+        range,
+        conn
+    )?;
+    Ok(rows.into_iter().map(post_row).collect())
 }
 
-pub fn object_by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ObjectRow>> {
-    objects::table
-        .find(id)
-        .select(ObjectRow::as_select())
+/// One post by row id, completed for `viewer`.
+pub fn post_by_id(conn: &mut AnyConnection, viewer: i64, id: i64) -> QueryResult<Option<PostRow>> {
+    let row: Option<PostTuple> = objects::table
+        .inner_join(accounts::table)
+        .filter(objects::id.eq(id))
+        .select(post_columns!(viewer))
         .first(conn)
-        .optional()
+        .optional()?;
+    Ok(row.map(post_row))
+}
+
+/// Posts by their id URLs, completed for `viewer`.
+pub fn posts_by_ap_ids(
+    conn: &mut AnyConnection,
+    viewer: i64,
+    ap_ids: &[String],
+) -> QueryResult<Vec<PostRow>> {
+    let rows: Vec<PostTuple> = objects::table
+        .inner_join(accounts::table)
+        .filter(objects::ap_id.eq_any(ap_ids))
+        .select(post_columns!(viewer))
+        .load(conn)?;
+    Ok(rows.into_iter().map(post_row).collect())
+}
+
+/// The direct posts of these threads (by `context`), completed for
+/// `viewer`.
+pub fn direct_in_contexts(
+    conn: &mut AnyConnection,
+    viewer: i64,
+    contexts: &[String],
+) -> QueryResult<Vec<PostRow>> {
+    let rows: Vec<PostTuple> = objects::table
+        .inner_join(accounts::table)
+        .filter(objects::context.eq_any(contexts))
+        .filter(objects::deleted_at.is_null())
+        .filter(objects::visibility.eq("direct"))
+        .order(objects::id.desc())
+        .select(post_columns!(viewer))
+        .load(conn)?;
+    Ok(rows.into_iter().map(post_row).collect())
+}
+
+/// The posts of one thread (`context`), oldest first, completed for
+/// `viewer`.
+pub fn posts_in_context(
+    conn: &mut AnyConnection,
+    viewer: i64,
+    context: &str,
+) -> QueryResult<Vec<PostRow>> {
+    let rows: Vec<PostTuple> = objects::table
+        .inner_join(accounts::table)
+        .filter(objects::context.eq(context))
+        .order((objects::published.asc(), objects::id.asc()))
+        .select(post_columns!(viewer))
+        .load(conn)?;
+    Ok(rows.into_iter().map(post_row).collect())
 }
 
 pub fn objects_by_ap_ids(
@@ -171,18 +381,6 @@ pub fn accounts_by_actor_urls(
         .load(conn)
 }
 
-/// (object, kind, count) of Likes and Announces of these objects.
-pub fn reaction_counts(
-    conn: &mut AnyConnection,
-    ap_ids: &[String],
-) -> QueryResult<Vec<(String, String, i64)>> {
-    reactions::table
-        .filter(reactions::object_ap_id.eq_any(ap_ids))
-        .group_by((reactions::object_ap_id, reactions::kind))
-        .select((reactions::object_ap_id, reactions::kind, count_star()))
-        .load(conn)
-}
-
 /// (object, kind, reaction id) of `actor_id`'s reactions to these objects.
 pub fn reactions_by(
     conn: &mut AnyConnection,
@@ -196,55 +394,37 @@ pub fn reactions_by(
         .load(conn)
 }
 
-/// (parent, count) of the replies to these objects.
-pub fn reply_counts(
-    conn: &mut AnyConnection,
-    ap_ids: &[String],
-) -> QueryResult<Vec<(Option<String>, i64)>> {
-    objects::table
-        .filter(objects::in_reply_to.eq_any(ap_ids))
-        .filter(objects::deleted_at.is_null())
-        .group_by(objects::in_reply_to)
-        .select((objects::in_reply_to, count_star()))
-        .load(conn)
-}
-
-/// (account, followers, following, posts) for these accounts.
-pub fn account_counts(
+/// These accounts with their (followers, following, public posts) counts,
+/// in one statement.
+pub fn accounts_with_counts(
     conn: &mut AnyConnection,
     ids: &[i64],
-) -> QueryResult<Vec<(i64, i64, i64, i64)>> {
-    let followers: Vec<(i64, i64)> = follows::table
-        .filter(follows::followee_id.eq_any(ids))
-        .filter(follows::accepted.eq(true))
-        .group_by(follows::followee_id)
-        .select((follows::followee_id, count_star()))
+) -> QueryResult<Vec<(AccountRow, i64, i64, i64)>> {
+    let rows: Vec<(AccountRow, Option<i64>, Option<i64>, Option<i64>)> = accounts::table
+        .filter(accounts::id.eq_any(ids))
+        .select((
+            AccountRow::as_select(),
+            follows::table
+                .filter(follows::followee_id.eq(accounts::id))
+                .filter(follows::accepted.eq(true))
+                .count()
+                .single_value(),
+            follows::table
+                .filter(follows::follower_id.eq(accounts::id))
+                .filter(follows::accepted.eq(true))
+                .count()
+                .single_value(),
+            objects::table
+                .filter(objects::author_id.eq(accounts::id))
+                .filter(objects::deleted_at.is_null())
+                .filter(objects::visibility.eq("public"))
+                .count()
+                .single_value(),
+        ))
         .load(conn)?;
-    let following: Vec<(i64, i64)> = follows::table
-        .filter(follows::follower_id.eq_any(ids))
-        .filter(follows::accepted.eq(true))
-        .group_by(follows::follower_id)
-        .select((follows::follower_id, count_star()))
-        .load(conn)?;
-    let posts: Vec<(i64, i64)> = objects::table
-        .filter(objects::author_id.eq_any(ids))
-        .filter(objects::deleted_at.is_null())
-        .filter(objects::visibility.eq("public"))
-        .group_by(objects::author_id)
-        .select((objects::author_id, count_star()))
-        .load(conn)?;
-    let find =
-        |list: &[(i64, i64)], id: i64| list.iter().find(|(k, _)| *k == id).map_or(0, |(_, n)| *n);
-    Ok(ids
-        .iter()
-        .map(|&id| {
-            (
-                id,
-                find(&followers, id),
-                find(&following, id),
-                find(&posts, id),
-            )
-        })
+    Ok(rows
+        .into_iter()
+        .map(|(a, f, g, p)| (a, f.unwrap_or(0), g.unwrap_or(0), p.unwrap_or(0)))
         .collect())
 }
 
