@@ -34,13 +34,19 @@ async fn discovery_instance_nodeinfo_cors_and_avatar() {
         assert!(body.get("streaming_api").is_none());
     }
     let (_, v1) = get(&server, None, "/api/v1/instance").await;
+    assert_entities("instance-v1", &v1);
     assert_eq!(v1["uri"], server.host());
     assert_eq!(v1["registrations"], false);
     assert_eq!(v1["stats"]["user_count"], 1);
     assert_eq!(v1["urls"], json!({}), "no streaming URL is advertised");
+    // The first local person is the contact.
+    assert_eq!(v1["contact_account"]["username"], "alice");
+    assert_entities("account", &v1["contact_account"]);
     let (_, v2) = get(&server, None, "/api/v2/instance").await;
+    assert_entities("instance-v2", &v2);
     assert_eq!(v2["domain"], server.host());
     assert_eq!(v2["registrations"]["enabled"], false);
+    assert_eq!(v2["contact"]["account"]["acct"], "alice");
     let (_, nodeinfo) = get(&server, None, "/nodeinfo/2.1").await;
     assert_eq!(nodeinfo["metadata"]["nodeName"], "Estuary");
     assert_eq!(nodeinfo["metadata"]["mastodonApiVersion"], "4.3.0");
@@ -622,6 +628,13 @@ async fn follow_by_handle_then_public_posts_reach_the_home_timeline() {
     assert_eq!(carol_home, json!([]));
     let (_, public_timeline) = get(&t.b, None, "/api/v1/timelines/public").await;
     assert_eq!(public_timeline[0]["uri"], public["uri"]);
+    // The instance counts its own posts and the other servers it knows.
+    let (_, a_instance) = get(&t.a, None, "/api/v1/instance").await;
+    assert_eq!(a_instance["stats"]["status_count"], 1);
+    assert_eq!(a_instance["stats"]["domain_count"], 1);
+    let (_, b_instance) = get(&t.b, None, "/api/v1/instance").await;
+    assert_eq!(b_instance["stats"]["status_count"], 0);
+    assert_eq!(b_instance["stats"]["domain_count"], 1);
 
     // bob's account page of alice lists the post; unfollowing works.
     let (_, statuses) = get(

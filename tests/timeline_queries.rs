@@ -129,6 +129,36 @@ async fn a_page_costs_the_same_few_statements_whatever_its_length() {
         }
     }
 
+    // alice's followees, one per page, by the Link header's `next`.
+    let (_, me_entity) = get(&server, Some(&alice), "/api/v1/accounts/verify_credentials").await;
+    let mut next = Some(server.url(&format!(
+        "/api/v1/accounts/{}/following?limit=1",
+        me_entity["id"].as_str().unwrap()
+    )));
+    let mut followees = Vec::new();
+    while let Some(url) = next.take() {
+        let response = server.client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        next = response
+            .headers()
+            .get("link")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| l.split(", ").find(|part| part.ends_with("rel=\"next\"")))
+            .map(|part| part[1..part.find('>').unwrap()].to_owned());
+        let page: serde_json::Value = response.json().await.unwrap();
+        let page = page.as_array().unwrap().clone();
+        assert!(page.len() <= 1);
+        if page.is_empty() {
+            assert!(next.is_none(), "an empty page has no Link");
+        }
+        followees.extend(
+            page.iter()
+                .map(|a| a["username"].as_str().unwrap().to_owned()),
+        );
+    }
+    followees.sort();
+    assert_eq!(followees, ["bob", "carol"]);
+
     let (store, statements) = counted_store(&server.db.url).await;
     let me = server.account("alice").await;
 

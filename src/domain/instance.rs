@@ -25,6 +25,29 @@ pub async fn usage(store: &Store) -> Result<InstanceUsage, DomainError> {
         .await
 }
 
+/// What a client app is told about the instance: counts, and the account
+/// to contact (the first local person, usually the one who set it up).
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub users: i64,
+    pub statuses: i64,
+    pub domains: i64,
+    pub contact: Option<Account>,
+}
+
+pub async fn overview(store: &Store) -> Result<Overview, DomainError> {
+    store
+        .run(|conn| {
+            Ok(Overview {
+                users: rows::count_local(conn, AccountKind::Person.as_str())?,
+                statuses: crate::store::objects::count_local(conn)?,
+                domains: rows::count_remote_domains(conn)?,
+                contact: rows::first_active_local_person(conn)?.map(row_to_account),
+            })
+        })
+        .await
+}
+
 /// The local people and rooms the home page lists: active ones, by name
 /// (members-only rooms included: they can be asked to join).
 #[derive(Debug, Clone, Default)]

@@ -395,21 +395,30 @@ async fn accounts_in_order(store: &Store, ids: Vec<i64>) -> Result<Vec<AccountVi
     accounts(store, ids).await
 }
 
-/// Followers or followees of an account (newest first), with counts.
+/// A page of an account's followers or followees (newest follow first),
+/// with counts; each with the follow's row id, the page's key.
 pub async fn follow_list(
     store: &Store,
     account_id: i64,
     followers: bool,
-    limit: i64,
-) -> Result<Vec<AccountView>, DomainError> {
-    let list = if followers {
-        super::follows::followers(store, account_id).await?
-    } else {
-        super::follows::following(store, account_id).await?
-    };
-    let mut list: Vec<Account> = list.into_iter().collect();
-    list.truncate(limit.clamp(1, 80) as usize);
-    views_of(store, list).await
+    page: PageQuery,
+) -> Result<Vec<(i64, AccountView)>, DomainError> {
+    store
+        .run(move |conn| {
+            let found = rows::follow_page(conn, account_id, followers, page.range())?;
+            let ids: Vec<i64> = found.iter().map(|(_, row)| row.id).collect();
+            let views = account_views(conn, &ids)?;
+            let mut out: Vec<(i64, AccountView)> = found
+                .iter()
+                .filter(|(_, row)| row.suspended_at.is_none() && row.deleted_at.is_none())
+                .filter_map(|(key, row)| views.get(&row.id).map(|v| (*key, v.clone())))
+                .collect();
+            if page.min_id.is_some() {
+                out.reverse();
+            }
+            Ok(out)
+        })
+        .await
 }
 
 /// Accounts `me` blocks, or that wait for `me` to accept them.

@@ -1,9 +1,10 @@
 //! The Mastodon client API's vocabulary, apart from HTTP: entities
-//! (`entities`), converters from domain views (`convert`), status text
-//! (`text`) and paging (`paging`).
+//! (`entities`, and `instance` for the Instance entity), converters from
+//! domain views (`convert`), status text (`text`) and paging (`paging`).
 
 pub mod convert;
 pub mod entities;
+pub mod instance;
 pub mod paging;
 pub mod text;
 

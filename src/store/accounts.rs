@@ -104,6 +104,28 @@ pub fn count_local(conn: &mut AnyConnection, kind: &str) -> QueryResult<i64> {
         .get_result(conn)
 }
 
+/// How many other servers' domains have accounts known here.
+pub fn count_remote_domains(conn: &mut AnyConnection) -> QueryResult<i64> {
+    accounts::table
+        .filter(accounts::domain.is_not_null())
+        .select(diesel::dsl::count(accounts::domain).aggregate_distinct())
+        .get_result(conn)
+}
+
+/// The first local person created that is neither suspended nor deleted.
+pub fn first_active_local_person(conn: &mut AnyConnection) -> QueryResult<Option<AccountRow>> {
+    accounts::table
+        .filter(accounts::domain.is_null())
+        .filter(accounts::site_url.is_null())
+        .filter(accounts::kind.eq("Person"))
+        .filter(accounts::suspended_at.is_null())
+        .filter(accounts::deleted_at.is_null())
+        .order(accounts::id.asc())
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// The account by row id.
 pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<AccountRow>> {
     accounts::table

@@ -557,6 +557,39 @@ pub fn mark_conversation(
     }
 }
 
+/// A page of an account's accepted followers (or, with `followers` false,
+/// of the accounts it follows), keyed by the follow's row id.
+pub fn follow_page(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    followers: bool,
+    range: IdRange,
+) -> QueryResult<Vec<(i64, AccountRow)>> {
+    if followers {
+        paged!(
+            follows::table
+                .inner_join(accounts::table.on(accounts::id.eq(follows::follower_id)))
+                .filter(follows::followee_id.eq(account_id))
+                .filter(follows::accepted.eq(true))
+                .select((follows::id, AccountRow::as_select())),
+            follows::id,
+            range,
+            conn
+        )
+    } else {
+        paged!(
+            follows::table
+                .inner_join(accounts::table.on(accounts::id.eq(follows::followee_id)))
+                .filter(follows::follower_id.eq(account_id))
+                .filter(follows::accepted.eq(true))
+                .select((follows::id, AccountRow::as_select())),
+            follows::id,
+            range,
+            conn
+        )
+    }
+}
+
 /// Which of `ids` `follower_id` follows, accepted or pending.
 pub fn follows_among(
     conn: &mut AnyConnection,

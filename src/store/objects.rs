@@ -139,6 +139,15 @@ pub fn public_by_author(
         .load(conn)
 }
 
+/// How many posts of this server's own are stored (deleted ones aside).
+pub fn count_local(conn: &mut AnyConnection) -> QueryResult<i64> {
+    objects::table
+        .filter(objects::local.eq(true))
+        .filter(objects::deleted_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
 pub fn count_public_by_author(conn: &mut AnyConnection, author_id: i64) -> QueryResult<i64> {
     objects::table
         .filter(objects::author_id.eq(author_id))

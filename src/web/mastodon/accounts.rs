@@ -191,14 +191,21 @@ async fn follow_list(
     followers: bool,
 ) -> Result<Response, WebError> {
     let account = account_view(state, id).await?;
-    let limit = page_query(None, None, None, params.get("limit")).limit;
-    let views = timelines::follow_list(&state.store, account.account.id, followers, limit).await?;
-    Ok(json(
-        &views
-            .iter()
-            .map(|a| account_to_mastodon(a, &state.urls))
-            .collect::<Vec<_>>(),
-    ))
+    let page = page_query(
+        params.get("max_id"),
+        params.get("since_id"),
+        params.get("min_id"),
+        params.get("limit"),
+    );
+    let found = timelines::follow_list(&state.store, account.account.id, followers, page).await?;
+    let entities: Vec<_> = found
+        .iter()
+        .map(|(_, view)| account_to_mastodon(view, &state.urls))
+        .collect();
+    let keys: Vec<i64> = found.iter().map(|(key, _)| *key).collect();
+    let which = if followers { "followers" } else { "following" };
+    let path = format!("/api/v1/accounts/{}/{which}", account.account.id);
+    Ok(paged(state, &path, &entities, &keys, &[]))
 }
 
 /// `GET /api/v1/accounts/:id/followers`

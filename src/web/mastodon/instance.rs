@@ -4,51 +4,17 @@
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 use super::json;
-use crate::domain::instance;
+use crate::domain::{instance, timelines};
+use crate::mastodon::convert::account_to_mastodon;
+use crate::mastodon::entities;
+use crate::mastodon::instance::{
+    ActiveUsers, ApiVersions, Configuration, ConfigurationUrls, Contact, InstanceV1, InstanceV2,
+    Registrations, Stats, Thumbnail, Usage, version,
+};
 use crate::web::AppState;
 use crate::web::error::WebError;
-
-/// Longest status text accepted, in characters.
-pub const MAX_STATUS_CHARS: usize = 5000;
-
-/// The version strict clients parse: a Mastodon version they know, then ours.
-pub fn version() -> String {
-    format!(
-        "{} (compatible; Estuary {})",
-        crate::mastodon::MASTODON_API_VERSION,
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
-fn configuration() -> Value {
-    json!({
-        "urls": {},
-        "accounts": { "max_featured_tags": 0, "max_pinned_statuses": 0 },
-        "statuses": {
-            "max_characters": MAX_STATUS_CHARS,
-            "max_media_attachments": 0,
-            "characters_reserved_per_url": 23
-        },
-        "media_attachments": {
-            "supported_mime_types": [],
-            "image_size_limit": 0,
-            "image_matrix_limit": 0,
-            "video_size_limit": 0,
-            "video_frame_rate_limit": 0,
-            "video_matrix_limit": 0
-        },
-        "polls": {
-            "max_options": 0,
-            "max_characters_per_option": 0,
-            "min_expiration": 0,
-            "max_expiration": 0
-        },
-        "translation": { "enabled": false }
-    })
-}
 
 fn description(state: &AppState) -> String {
     format!(
@@ -57,47 +23,85 @@ fn description(state: &AppState) -> String {
     )
 }
 
+fn thumbnail(state: &AppState) -> String {
+    state
+        .urls
+        .path(crate::mastodon::convert::DEFAULT_AVATAR_PATH)
+}
+
+/// The overview, with the contact account as an entity.
+async fn overview(
+    state: &AppState,
+) -> Result<(instance::Overview, Option<entities::Account>), WebError> {
+    let overview = instance::overview(&state.store).await?;
+    let contact = match &overview.contact {
+        Some(account) => timelines::views_of(&state.store, vec![account.clone()])
+            .await?
+            .first()
+            .map(|view| account_to_mastodon(view, &state.urls)),
+        None => None,
+    };
+    Ok((overview, contact))
+}
+
 /// `GET /api/v1/instance`
 pub async fn v1(State(state): State<AppState>) -> Result<Response, WebError> {
-    let usage = instance::usage(&state.store).await?;
-    Ok(json(&json!({
-        "uri": state.urls.host(),
-        "title": "Estuary",
-        "short_description": description(&state),
-        "description": description(&state),
-        "email": "",
-        "version": version(),
-        "urls": {},
-        "stats": { "user_count": usage.users, "status_count": 0, "domain_count": 0 },
-        "thumbnail": state.urls.path(crate::mastodon::convert::DEFAULT_AVATAR_PATH),
-        "languages": ["en"],
-        "registrations": false,
-        "approval_required": false,
-        "invites_enabled": false,
-        "configuration": configuration(),
-        "contact_account": null,
-        "rules": []
-    })))
+    let (overview, contact_account) = overview(&state).await?;
+    Ok(json(&InstanceV1 {
+        uri: state.urls.host(),
+        title: "Estuary".into(),
+        short_description: description(&state),
+        description: description(&state),
+        email: String::new(),
+        version: version(),
+        urls: ConfigurationUrls::default(),
+        stats: Stats {
+            user_count: overview.users,
+            status_count: overview.statuses,
+            domain_count: overview.domains,
+        },
+        thumbnail: thumbnail(&state),
+        languages: vec!["en".into()],
+        registrations: false,
+        approval_required: false,
+        invites_enabled: false,
+        configuration: Configuration::current(),
+        contact_account,
+        rules: Vec::new(),
+    }))
 }
 
 /// `GET /api/v2/instance`
 pub async fn v2(State(state): State<AppState>) -> Result<Response, WebError> {
-    let usage = instance::usage(&state.store).await?;
-    Ok(json(&json!({
-        "domain": state.urls.host(),
-        "api_versions": { "mastodon": 2 },
-        "title": "Estuary",
-        "version": version(),
-        "source_url": state.urls.origin(),
-        "description": description(&state),
-        "usage": { "users": { "active_month": usage.users } },
-        "thumbnail": { "url": state.urls.path(crate::mastodon::convert::DEFAULT_AVATAR_PATH) },
-        "languages": ["en"],
-        "configuration": configuration(),
-        "registrations": { "enabled": false, "approval_required": false, "message": null },
-        "contact": { "email": "", "account": null },
-        "rules": []
-    })))
+    let (overview, account) = overview(&state).await?;
+    Ok(json(&InstanceV2 {
+        domain: state.urls.host(),
+        api_versions: ApiVersions { mastodon: 2 },
+        title: "Estuary".into(),
+        version: version(),
+        source_url: state.urls.origin(),
+        description: description(&state),
+        usage: Usage {
+            users: ActiveUsers {
+                active_month: overview.users,
+            },
+        },
+        thumbnail: Thumbnail {
+            url: thumbnail(&state),
+        },
+        languages: vec!["en".into()],
+        configuration: Configuration::current(),
+        registrations: Registrations {
+            enabled: false,
+            approval_required: false,
+            message: None,
+        },
+        contact: Contact {
+            email: String::new(),
+            account,
+        },
+        rules: Vec::new(),
+    }))
 }
 
 /// `GET /static/avatar.png`

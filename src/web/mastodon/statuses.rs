@@ -9,7 +9,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::json;
 
-use super::instance::MAX_STATUS_CHARS;
 use super::params::Params;
 use super::{MaybeUser, User, json, not_found, parse_id, refuse, unprocessable};
 use crate::domain::accounts::Account;
@@ -19,6 +18,7 @@ use crate::federation::outbox::{self, Draft};
 use crate::federation::{client, resolve};
 use crate::mastodon::convert::post_to_status;
 use crate::mastodon::entities::Context;
+use crate::mastodon::instance::MAX_STATUS_CHARS;
 use crate::mastodon::text::{self, Resolved};
 use crate::web::AppState;
 use crate::web::error::WebError;
