@@ -24,6 +24,7 @@ pub const ENV_VARS: &[&str] = &[
     "ESTUARY_FETCH_TIMEOUT_SECS",
     "ESTUARY_FETCH_MAX_BYTES",
     "ESTUARY_WEBMENTION_RATE_PER_MINUTE",
+    "ESTUARY_API_RATE_LIMIT",
     "ESTUARY_MF2_MAX_ITEMS",
     "ESTUARY_PARSE_TIMEOUT_SECS",
     "ESTUARY_JOB_TIMEOUT_SECS",
@@ -54,6 +55,7 @@ pub const DEFAULT_JOB_LEASE_SECS: u64 = 120;
 pub const DEFAULT_FETCH_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_FETCH_MAX_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_WEBMENTION_RATE_PER_MINUTE: u32 = 60;
+pub const DEFAULT_API_RATE_LIMIT: u32 = 300;
 pub const DEFAULT_MF2_MAX_ITEMS: usize = 5_000;
 pub const DEFAULT_PARSE_TIMEOUT_SECS: u64 = 5;
 pub const DEFAULT_JOB_TIMEOUT_SECS: u64 = 60;
@@ -90,6 +92,9 @@ pub struct Config {
     pub fetch_max_bytes: usize,
     /// Webmentions accepted per source host per minute (more → 429).
     pub webmention_rate_per_minute: u32,
+    /// Mastodon API requests allowed per token (or, without one, per client
+    /// address) in five minutes, by each process (more → 429).
+    pub api_rate_limit: u32,
     /// Largest microformats result of one page, in items (each use of a nested item counted); a larger page is refused.
     pub mf2_max_items: usize,
     /// Time allowed to parse one foreign page for microformats.
@@ -160,6 +165,7 @@ struct FileSettings {
     fetch_timeout_secs: Option<u64>,
     fetch_max_bytes: Option<usize>,
     webmention_rate_per_minute: Option<u32>,
+    api_rate_limit: Option<u32>,
     mf2_max_items: Option<usize>,
     parse_timeout_secs: Option<u64>,
     job_timeout_secs: Option<u64>,
@@ -267,6 +273,12 @@ impl Config {
             file.webmention_rate_per_minute,
             DEFAULT_WEBMENTION_RATE_PER_MINUTE,
         )?;
+        let api_rate_limit = number(
+            &var,
+            "ESTUARY_API_RATE_LIMIT",
+            file.api_rate_limit,
+            DEFAULT_API_RATE_LIMIT,
+        )?;
         let mf2_max_items = number(
             &var,
             "ESTUARY_MF2_MAX_ITEMS",
@@ -366,6 +378,7 @@ impl Config {
             instance_description,
             contact,
             webmention_rate_per_minute,
+            api_rate_limit,
             delivery_concurrency,
             delivery_host_cap,
             job_lease: Duration::from_secs(job_lease_secs),

@@ -1116,3 +1116,46 @@ async fn a_user_reports_an_account_and_its_posts_to_the_moderators() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_api_answers_429_past_its_request_limit() {
+    let server = TestServer::start_with(common::TestDb::new(), |config| {
+        config.api_rate_limit = 3;
+    })
+    .await;
+    add_user_with_password(&server, "alice").await;
+    let token = sign_in(&server, "alice", ALL).await;
+    let request = |token: Option<&str>| {
+        let mut request = server.client.get(server.url("/api/v1/timelines/home"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    for remaining in (0..3).rev() {
+        let response = request(Some(&token)).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-ratelimit-limit"], "3");
+        assert_eq!(
+            response.headers()["x-ratelimit-remaining"],
+            remaining.to_string().as_str()
+        );
+    }
+    let refused = request(Some(&token)).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry), "{retry}");
+    assert!(refused.headers().contains_key("x-ratelimit-reset"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "Too many requests");
+    // Requests without a token count against the client's address, apart.
+    let anonymous = request(None).await.unwrap();
+    assert_eq!(anonymous.status(), 401, "not limited, only unauthorized");
+    // Pages outside the API are not limited.
+    let page = server.get("/@alice", Some("text/html")).await;
+    assert_eq!(page.status(), 200);
+}

@@ -18,6 +18,7 @@ pub mod negotiate;
 mod oauth;
 mod objects;
 mod pages;
+pub mod rate_limit;
 pub mod serve;
 pub mod signed;
 mod webmention;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub fed: Federation,
     /// The login form's limits (argon2 slots, failure counts).
     pub logins: crate::domain::logins::LoginGuard,
+    /// The Mastodon API's request limit.
+    pub api_limits: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -61,6 +64,10 @@ impl AppState {
                 config.login_concurrency,
                 config.login_max_failures,
             ),
+            api_limits: Arc::new(rate_limit::RateLimiter::new(
+                config.api_rate_limit,
+                rate_limit::WINDOW,
+            )),
             config: Arc::new(config),
             fed,
         }
@@ -237,7 +244,12 @@ pub fn router(state: AppState) -> Router {
             "/oauth/authorize/",
             get(oauth::authorize).post(oauth::login),
         )
-        .merge(mastodon::routes())
+        .merge(
+            mastodon::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                rate_limit::limit_api,
+            )),
+        )
         .route("/{handle}", get(actors::profile))
         .route("/healthz", get(health::healthz))
         .route("/", get(home::home))

@@ -17,10 +17,18 @@ use crate::web::AppState;
 use crate::web::error::WebError;
 
 fn description(state: &AppState) -> String {
-    format!(
-        "Estuary at {}: the fediverse and the IndieWeb in one inbox.",
-        state.urls.host()
-    )
+    state.config.instance_description.clone()
+}
+
+/// The operator's contact when it is an e-mail address (it may be a URL).
+fn email(state: &AppState) -> String {
+    state
+        .config
+        .contact
+        .as_deref()
+        .filter(|c| c.contains('@') && !c.contains("://"))
+        .map(|c| c.trim_start_matches("mailto:").to_owned())
+        .unwrap_or_default()
 }
 
 fn thumbnail(state: &AppState) -> String {
@@ -49,10 +57,10 @@ pub async fn v1(State(state): State<AppState>) -> Result<Response, WebError> {
     let (overview, contact_account) = overview(&state).await?;
     Ok(json(&InstanceV1 {
         uri: state.urls.host(),
-        title: "Estuary".into(),
+        title: state.config.instance_name.clone(),
         short_description: description(&state),
         description: description(&state),
-        email: String::new(),
+        email: email(&state),
         version: version(),
         urls: ConfigurationUrls::default(),
         stats: Stats {
@@ -77,7 +85,7 @@ pub async fn v2(State(state): State<AppState>) -> Result<Response, WebError> {
     Ok(json(&InstanceV2 {
         domain: state.urls.host(),
         api_versions: ApiVersions { mastodon: 2 },
-        title: "Estuary".into(),
+        title: state.config.instance_name.clone(),
         version: version(),
         source_url: state.urls.origin(),
         description: description(&state),
@@ -97,7 +105,7 @@ pub async fn v2(State(state): State<AppState>) -> Result<Response, WebError> {
             message: None,
         },
         contact: Contact {
-            email: String::new(),
+            email: email(&state),
             account,
         },
         rules: Vec::new(),
