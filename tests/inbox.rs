@@ -378,6 +378,40 @@ async fn follow_undo_like_and_block() {
     assert_eq!(post(&inbox, &block, &bob).await.status(), 202);
     assert_eq!(followers(&p.a).await, 0);
     assert_eq!(p.a.db.count("blocks"), 1);
+    // Only bob may undo his Block; then it is gone, embedded or by id.
+    let carol = signer_of(&p.b, "carol").await;
+    let forged = json!({
+        "id": p.b.url(&format!("/activities/{}", unique())),
+        "type": "Undo",
+        "actor": p.b.url("/users/carol"),
+        "object": block["id"],
+    });
+    assert_eq!(post(&inbox, &forged, &carol).await.status(), 202);
+    assert_eq!(p.a.db.count("blocks"), 1, "carol cannot undo bob's block");
+    let unblock = json!({
+        "id": p.b.url(&format!("/activities/{}", unique())),
+        "type": "Undo",
+        "actor": p.b.url("/users/bob"),
+        "object": block,
+    });
+    assert_eq!(post(&inbox, &unblock, &bob).await.status(), 202);
+    assert_eq!(p.a.db.count("blocks"), 0);
+    let block_again = json!({
+        "id": p.b.url(&format!("/activities/{}", unique())),
+        "type": "Block",
+        "actor": p.b.url("/users/bob"),
+        "object": alice_url,
+    });
+    assert_eq!(post(&inbox, &block_again, &bob).await.status(), 202);
+    assert_eq!(p.a.db.count("blocks"), 1);
+    let unblock_by_id = json!({
+        "id": p.b.url(&format!("/activities/{}", unique())),
+        "type": "Undo",
+        "actor": p.b.url("/users/bob"),
+        "object": block_again["id"],
+    });
+    assert_eq!(post(&inbox, &unblock_by_id, &bob).await.status(), 202);
+    assert_eq!(p.a.db.count("blocks"), 0);
 
     // Unknown types are accepted and ignored.
     let odd = json!({

@@ -17,6 +17,14 @@ pub async fn is_blocked(
         .await
 }
 
+/// (blocker, blocked) of the standing Block with this id.
+pub async fn block_by_id(store: &Store, ap_id: &str) -> Result<Option<(i64, i64)>, DomainError> {
+    let ap_id = ap_id.to_owned();
+    store
+        .run(move |conn| Ok(blocks::find_by_ap_id(conn, &ap_id)?))
+        .await
+}
+
 /// The accounts that block `blocked_id`.
 pub async fn blockers_of(store: &Store, blocked_id: i64) -> Result<Vec<i64>, DomainError> {
     store

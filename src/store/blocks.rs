@@ -41,6 +41,15 @@ pub fn exists(conn: &mut AnyConnection, blocker_id: i64, blocked_id: i64) -> Que
     .get_result(conn)
 }
 
+/// (blocker, blocked) of the Block with this id, if it stands.
+pub fn find_by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<(i64, i64)>> {
+    blocks::table
+        .filter(blocks::ap_id.eq(ap_id))
+        .select((blocks::blocker_id, blocks::blocked_id))
+        .first(conn)
+        .optional()
+}
+
 /// Accounts that block `blocked_id`.
 pub fn blockers_of(conn: &mut AnyConnection, blocked_id: i64) -> QueryResult<Vec<i64>> {
     blocks::table

@@ -1,11 +1,11 @@
-//! Undo of a Follow, Like or Announce the actor made.
+//! Undo of a Follow, Like, Announce or Block the actor made.
 
 use serde_json::Value;
 
 use super::{Inbound, InboxError};
-use crate::domain::accounts;
 use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::Applied;
+use crate::domain::{accounts, follows};
 use crate::federation::wire::{field_id, text, type_of};
 
 pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError> {
@@ -31,6 +31,18 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
                         followee_id: followee.id,
                     }
                 }
+                Some("Block") => {
+                    let blocked_url = field_id(object, "object").unwrap_or_default();
+                    let Some(blocked) = accounts::find_by_actor_url(&fed.store, blocked_url)
+                        .await?
+                        .filter(|a| a.is_local())
+                    else {
+                        return Ok(Applied::Ignored);
+                    };
+                    Effect::Unblock {
+                        blocked_id: blocked.id,
+                    }
+                }
                 Some("Like" | "Announce") => Effect::Unreact {
                     reaction_ap_id: undone_id.to_owned(),
                 },
@@ -41,11 +53,17 @@ pub(super) async fn receive(inbound: &Inbound<'_>) -> Result<Applied, InboxError
             };
             (undone_id, effect)
         }
-        // Only an id: nothing tells us what it was; look for a reaction.
+        // Only an id: the actor's standing Block with that id, else a
+        // reaction.
         Some(_) => {
             let id = field_id(inbound.activity, "object").unwrap_or_default();
-            let effect = Effect::Unreact {
-                reaction_ap_id: id.to_owned(),
+            let effect = match follows::block_by_id(&fed.store, id).await? {
+                Some((blocker_id, blocked_id)) if blocker_id == inbound.actor.id => {
+                    Effect::Unblock { blocked_id }
+                }
+                _ => Effect::Unreact {
+                    reaction_ap_id: id.to_owned(),
+                },
             };
             (id, effect)
         }
