@@ -615,7 +615,7 @@ fn load_threads(
         }
     }
     for posts in threads.values_mut() {
-        posts.sort_by(|a, b| b.id.cmp(&a.id));
+        posts.sort_by_key(|p| std::cmp::Reverse(p.id));
     }
     Ok(threads)
 }

@@ -400,7 +400,8 @@ pub fn accounts_with_counts(
     conn: &mut AnyConnection,
     ids: &[i64],
 ) -> QueryResult<Vec<(AccountRow, i64, i64, i64)>> {
-    let rows: Vec<(AccountRow, Option<i64>, Option<i64>, Option<i64>)> = accounts::table
+    type Counted = (AccountRow, Option<i64>, Option<i64>, Option<i64>);
+    let rows: Vec<Counted> = accounts::table
         .filter(accounts::id.eq_any(ids))
         .select((
             AccountRow::as_select(),
