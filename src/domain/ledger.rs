@@ -261,7 +261,15 @@ pub fn record_in(
                 sender_id: sender.id,
             }),
     );
-    if facts.sender.role == route::Role::Room && facts.verb == Verb::Announce {
+    // A room's relay, or a local person's public post, changes a feed the
+    // hub pushes to its subscribers.
+    let person_feed_changed = facts.sender.role == route::Role::Person
+        && sender.is_local()
+        && visibility == Visibility::Public
+        && matches!(facts.verb, Verb::Create | Verb::Update | Verb::Delete);
+    if (facts.sender.role == route::Role::Room && facts.verb == Verb::Announce)
+        || person_feed_changed
+    {
         let subscribers = crate::store::websub::active_for_room(conn, sender.id, now)?;
         consequences.extend(subscribers.into_iter().map(|s| Action::WebSubDeliver {
             subscription_id: s.id,

@@ -8,5 +8,6 @@ pub mod discovery;
 pub mod links;
 pub mod mf2;
 pub mod private;
+pub mod private_mention;
 pub mod receive;
 pub mod send;

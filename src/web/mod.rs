@@ -20,6 +20,7 @@ mod objects;
 mod pages;
 pub mod serve;
 pub mod signed;
+mod token;
 mod webmention;
 mod websub;
 mod well_known;
@@ -222,7 +223,8 @@ pub fn router(state: AppState) -> Router {
         .route("/webmention", post(webmention::receive))
         .route("/mirror", get(mirror::mirror))
         .route("/websub", post(websub::hub))
-        .route("/private/{token}", get(mirror::private))
+        .route("/private/{key}", get(mirror::private))
+        .route("/token", post(token::token))
         .route("/webmention/{token}", get(webmention::status))
         .route(
             "/.well-known/oauth-authorization-server",
