@@ -233,8 +233,8 @@ pub enum PageAccess {
     /// tell which).
     NotFound,
     Granted {
-        page: PrivatePage,
-        post: Post,
+        page: Box<PrivatePage>,
+        post: Box<Post>,
     },
 }
 
@@ -273,7 +273,10 @@ pub async fn page_for_bearer(
             else {
                 return Ok(PageAccess::NotFound);
             };
-            Ok(PageAccess::Granted { page, post })
+            Ok(PageAccess::Granted {
+                page: Box::new(page),
+                post: Box::new(post),
+            })
         })
         .await
 }

@@ -222,6 +222,16 @@ pub async fn site_post_url(store: &Store, ap_id: &str) -> Result<Option<String>,
         .await
 }
 
+/// Takes a Private Webmention's code (and realm) off its mention: a code is
+/// presented once.
+pub async fn take_code(store: &Store, id: i64) -> Result<Option<PrivateCode>, DomainError> {
+    store
+        .run(move |conn| {
+            Ok(rows::take_code(conn, id)?.map(|(code, realm)| PrivateCode { code, realm }))
+        })
+        .await
+}
+
 #[cfg(test)]
 mod rate_key_tests {
     use super::rate_key;
@@ -236,14 +246,4 @@ mod rate_key_tests {
         assert_eq!(key("http://192.0.2.7:8080/"), "192.0.2.7");
         assert_eq!(key("http://[2001:db8:1:2::9]:81/"), "2001:db8:1:2::/64");
     }
-}
-
-/// Takes a Private Webmention's code (and realm) off its mention: a code is
-/// presented once.
-pub async fn take_code(store: &Store, id: i64) -> Result<Option<PrivateCode>, DomainError> {
-    store
-        .run(move |conn| {
-            Ok(rows::take_code(conn, id)?.map(|(code, realm)| PrivateCode { code, realm }))
-        })
-        .await
 }
