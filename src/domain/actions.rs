@@ -26,6 +26,8 @@ pub const WEBSUB_DELIVER: &str = "websub_deliver";
 pub const PRIVATE_NOTE_TO_SITE: &str = "private_note_to_site";
 /// Job kind of [`Action::PrivateNoteCheck`].
 pub const PRIVATE_NOTE_CHECK: &str = "private_note_check";
+/// Job kind of [`Action::SendTicket`].
+pub const SEND_TICKET: &str = "ticket_send";
 
 /// A side effect to carry out after a change is committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +81,9 @@ pub enum Action {
     /// Once a private page's code has expired: if the site never redeemed
     /// it, refuse the note to its sender.
     PrivateNoteCheck { page_id: i64 },
+    /// A site admitted to a members-only room: offer it the room's feed
+    /// with a ticket (Ticket Auth).
+    SendTicket { room_id: i64, proxy_id: i64 },
     /// Send a Webmention from one of our pages to a site.
     SendWebmention {
         source: String,
@@ -97,6 +102,7 @@ impl Action {
             Action::SendWebmention { .. } => SEND_WEBMENTION,
             Action::PrivateNoteToSite { .. } => PRIVATE_NOTE_TO_SITE,
             Action::PrivateNoteCheck { .. } => PRIVATE_NOTE_CHECK,
+            Action::SendTicket { .. } => SEND_TICKET,
             Action::RoomRelay { .. } => ROOM_RELAY,
             Action::WebSubVerify { .. } => WEBSUB_VERIFY,
             Action::WebSubDeliver { .. } => WEBSUB_DELIVER,
@@ -122,6 +128,7 @@ impl Action {
                 activity, proxy_id, ..
             } => format!("private-note {activity} {proxy_id}"),
             Action::PrivateNoteCheck { page_id } => format!("private-note-check {page_id}"),
+            Action::SendTicket { room_id, proxy_id } => format!("ticket {room_id} {proxy_id}"),
             Action::RoomRelay { room_id, activity } => format!("room-relay {room_id} {activity}"),
             Action::WebSubVerify {
                 topic,
@@ -151,6 +158,7 @@ impl Action {
             Action::SendWebmention { target, .. } => host(target),
             Action::PrivateNoteToSite { .. }
             | Action::PrivateNoteCheck { .. }
+            | Action::SendTicket { .. }
             | Action::RoomRelay { .. } => None,
             Action::WebSubVerify { callback, .. } => host(callback),
             Action::WebSubDeliver { .. } => None,

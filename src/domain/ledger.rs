@@ -91,6 +91,9 @@ pub enum Bookkeeping {
         mention_id: i64,
         object_ap_id: String,
     },
+    /// A site admitted to a members-only room is offered its feed with a
+    /// ticket (Ticket Auth).
+    TicketToSite { room_id: i64, proxy_id: i64 },
 }
 
 /// Records `activity` by `sender` with its effect and all its consequences
@@ -165,6 +168,15 @@ fn keep(
                     None,
                     Some(object_ap_id),
                     now,
+                )?;
+            }
+            Bookkeeping::TicketToSite { room_id, proxy_id } => {
+                actions::enqueue(
+                    conn,
+                    &[Action::SendTicket {
+                        room_id: *room_id,
+                        proxy_id: *proxy_id,
+                    }],
                 )?;
             }
         }

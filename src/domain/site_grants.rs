@@ -1,8 +1,10 @@
 //! What a site may read that nobody else may: a direct note handed to it
-//! (Private Webmention). The site gets a short-lived, single-use code; the
-//! token endpoint exchanges it for a bearer token that reads exactly that
-//! note. Codes and tokens carry 256 random bits and are stored as SHA-256;
-//! a stored hash is compared in constant time.
+//! (Private Webmention), or the conversation of a members-only room it is a
+//! member of (Ticket Auth). The site gets a short-lived, single-use code or
+//! ticket; the token endpoint exchanges it for a bearer token that reads
+//! exactly that note, or that room's feed while the membership lasts.
+//! Codes, tickets and tokens carry 256 random bits and are stored as
+//! SHA-256; a stored hash is compared in constant time.
 
 use chrono::{Duration, NaiveDateTime, Utc};
 
@@ -18,6 +20,8 @@ use crate::store::site_grants::{self as grants, NewSiteGrantRow, SiteGrantRow};
 pub const CODE_LIFETIME: Duration = Duration::minutes(10);
 /// How long a token from a code reads its note.
 pub const TOKEN_LIFETIME: Duration = Duration::days(30);
+/// How long a ticket may wait to be redeemed.
+pub const TICKET_LIFETIME: Duration = Duration::hours(1);
 
 /// A direct note to hand to a site.
 #[derive(Debug, Clone)]
@@ -106,6 +110,7 @@ pub async fn hand_over(store: &Store, handover: Handover) -> Result<Granted, Dom
                         code_expires_at,
                         site_url: &handover.site_url,
                         page_id: Some(page_id),
+                        feed_account_id: None,
                         created_at: now,
                     },
                 )?;
@@ -183,12 +188,38 @@ pub enum GrantError {
     Expired,
     #[error("the code was used already")]
     Reused,
+    #[error("the site is no longer a member")]
+    NotAMember,
 }
 
-/// Exchanges a code for a bearer token, once. A code presented again
-/// revokes what it gave (the first token may have been stolen with it).
+/// What is presented at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    /// A Private Webmention's code (`grant_type=authorization_code`).
+    Code,
+    /// A Ticket Auth ticket (`grant_type=ticket`).
+    Ticket,
+}
+
+/// Whether the site at `site_url` (through its proxy actor) may still read
+/// the feed of `account_id`: a member of the room.
+fn site_may_read(
+    conn: &mut crate::store::AnyConnection,
+    account_id: i64,
+    site_url: &str,
+) -> diesel::QueryResult<bool> {
+    let Some(proxy) = crate::store::accounts::find_by_site(conn, site_url)? else {
+        return Ok(false);
+    };
+    super::route::may_post_in_room(conn, account_id, proxy.id)
+}
+
+/// Exchanges a code or ticket for a bearer token, once. One presented again
+/// revokes what it gave (the first token may have been stolen with it). A
+/// ticket is refused once its site is no longer a member.
 pub async fn redeem(
     store: &Store,
+    grant_type: GrantType,
     code: &str,
 ) -> Result<Result<Redeemed, GrantError>, DomainError> {
     let code = code.to_owned();
@@ -200,6 +231,10 @@ pub async fn redeem(
                 let now = Utc::now().naive_utc();
                 let Some(grant) = grants::find_by_code_hash(conn, &hash_token(&code))?
                     .filter(|g: &SiteGrantRow| hash_matches(&g.code_hash, &code))
+                    .filter(|g| match grant_type {
+                        GrantType::Code => g.page_id.is_some(),
+                        GrantType::Ticket => g.feed_account_id.is_some(),
+                    })
                 else {
                     return Ok(Err(GrantError::Unknown));
                 };
@@ -209,6 +244,11 @@ pub async fn redeem(
                 }
                 if grant.code_expires_at <= now {
                     return Ok(Err(GrantError::Expired));
+                }
+                if let Some(account_id) = grant.feed_account_id
+                    && !site_may_read(conn, account_id, &grant.site_url)?
+                {
+                    return Ok(Err(GrantError::NotAMember));
                 }
                 let expires_at = now + TOKEN_LIFETIME;
                 if !grants::redeem(conn, grant.id, &token_hash, expires_at, now)? {
@@ -297,6 +337,64 @@ pub async fn page_of_site(
                 .filter(|page| {
                     url::Url::parse(&page.site_url).is_ok_and(|site| site.origin() == origin)
                 }))
+        })
+        .await
+}
+
+/// A ticket for the site at `site_url` to read the feed of `account_id`
+/// (a members-only room it was just admitted to). Shown once.
+pub async fn issue_ticket(
+    store: &Store,
+    account_id: i64,
+    site_url: &str,
+) -> Result<String, DomainError> {
+    let ticket = new_token()?;
+    let ticket_hash = hash_token(&ticket);
+    let site_url = site_url.to_owned();
+    store
+        .run(move |conn| {
+            let now = Utc::now().naive_utc();
+            grants::insert(
+                conn,
+                &NewSiteGrantRow {
+                    code_hash: &ticket_hash,
+                    code_expires_at: now + TICKET_LIFETIME,
+                    site_url: &site_url,
+                    page_id: None,
+                    feed_account_id: Some(account_id),
+                    created_at: now,
+                },
+            )?;
+            Ok::<_, DomainError>(())
+        })
+        .await?;
+    Ok(ticket)
+}
+
+/// Whether `bearer` reads the private feed of `account_id`: a live token
+/// from a ticket for it, whose site is still a member.
+pub async fn reads_feed(
+    store: &Store,
+    account_id: i64,
+    bearer: Option<&str>,
+) -> Result<bool, DomainError> {
+    let Some(token) = bearer.map(str::to_owned) else {
+        return Ok(false);
+    };
+    store
+        .run(move |conn| {
+            let now = Utc::now().naive_utc();
+            let Some(grant) = grants::find_by_token_hash(conn, &hash_token(&token))?.filter(|g| {
+                g.token_hash
+                    .as_deref()
+                    .is_some_and(|stored| hash_matches(stored, &token))
+            }) else {
+                return Ok(false);
+            };
+            let live = grant.revoked_at.is_none()
+                && grant.token_expires_at.is_some_and(|at| at > now)
+                && grant.feed_account_id == Some(account_id);
+            Ok(live && site_may_read(conn, account_id, &grant.site_url)?)
         })
         .await
 }

@@ -11,3 +11,4 @@ pub mod private;
 pub mod private_mention;
 pub mod receive;
 pub mod send;
+pub mod tickets;

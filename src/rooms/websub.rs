@@ -346,6 +346,15 @@ async fn deliver(fed: &Federation, subscription_id: i64) -> Result<JobOutcome, D
     else {
         return Ok(JobOutcome::Done);
     };
+    if account.kind == AccountKind::Group
+        && account.manually_approves_followers
+        && !is_member_site(fed, &account, &subscription.callback).await?
+    {
+        fed.store
+            .run(move |conn| Ok::<_, StoreError>(rows::delete_by_id(conn, subscription_id)?))
+            .await?;
+        return Ok(JobOutcome::Done);
+    }
     let body = if account.kind == AccountKind::Group {
         room_atom(fed, &account).await?
     } else {

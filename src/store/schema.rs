@@ -251,6 +251,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         site_url -> Text,
         page_id -> Nullable<BigInt>,
+        feed_account_id -> Nullable<BigInt>,
         created_at -> Timestamp,
     }
 }

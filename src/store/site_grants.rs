@@ -19,6 +19,7 @@ pub struct SiteGrantRow {
     pub revoked_at: Option<NaiveDateTime>,
     pub site_url: String,
     pub page_id: Option<i64>,
+    pub feed_account_id: Option<i64>,
     pub created_at: NaiveDateTime,
 }
 
@@ -29,6 +30,7 @@ pub struct NewSiteGrantRow<'a> {
     pub code_expires_at: NaiveDateTime,
     pub site_url: &'a str,
     pub page_id: Option<i64>,
+    pub feed_account_id: Option<i64>,
     pub created_at: NaiveDateTime,
 }
 
@@ -98,6 +100,24 @@ pub fn burn(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> QueryResult
     diesel::update(site_grants::table.find(id))
         .set(site_grants::revoked_at.eq(at))
         .execute(conn)
+}
+
+/// Revokes every grant a site holds to the feed of `account_id` (it left
+/// the room, or stopped following).
+pub fn revoke_feed(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    site_url: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        site_grants::table
+            .filter(site_grants::feed_account_id.eq(account_id))
+            .filter(site_grants::site_url.eq(site_url))
+            .filter(site_grants::revoked_at.is_null()),
+    )
+    .set(site_grants::revoked_at.eq(at))
+    .execute(conn)
 }
 
 /// Whether any grant for the page was redeemed.

@@ -281,14 +281,25 @@ async fn feed_page(state: &AppState, account: &Account, page: i64) -> Result<Res
     Ok(response)
 }
 
-/// `GET /{users|rooms}/{name}/feed.atom`: the public posts as Atom.
+/// `GET /{users|rooms}/{name}/feed.atom`: the public posts as Atom. A
+/// members-only room's feed is for the bearer of a token from a ticket
+/// (Ticket Auth) whose site is still a member; anyone else gets 404.
 pub async fn atom<const KIND: u8>(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
     let account = owner::<KIND>(&state, &name).await?;
     if account.kind == AccountKind::Group {
-        if account.manually_approves_followers {
+        let bearer = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        if account.manually_approves_followers
+            && !crate::domain::site_grants::reads_feed(&state.store, account.id, bearer).await?
+        {
             return Err(WebError::not_found());
         }
         let xml = crate::rooms::websub::room_atom(&state.fed, &account).await?;

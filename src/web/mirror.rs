@@ -32,12 +32,7 @@ pub async fn private(
     axum::extract::Path(key): axum::extract::Path<String>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
+    let bearer = super::auth::bearer_of(&headers);
     let mut response = match site_grants::page_for_bearer(&state.store, &key, bearer).await? {
         PageAccess::Unauthorized => {
             let error = WebError::new(StatusCode::UNAUTHORIZED, "a token is required")

@@ -66,6 +66,11 @@ struct SiteState {
     private_always_401: Arc<Mutex<bool>>,
     /// Where the private post's 401 says the token endpoint is.
     token_endpoint: Arc<Mutex<Option<String>>>,
+    /// Ticket Auth: tickets received (the form), whether to redeem them, and
+    /// the tokens got for them: (resource, token).
+    tickets: Arc<Mutex<Vec<HashMap<String, String>>>>,
+    hold_tickets: Arc<Mutex<bool>>,
+    feed_tokens: Arc<Mutex<Vec<(String, String)>>>,
     /// WebSub: whether the callback echoes challenges, and what it got.
     echo_challenges: Arc<Mutex<bool>>,
     pushes: Pushes,
@@ -94,6 +99,7 @@ impl Site {
             .route("/private-post", get(private_post))
             .route("/webmention", post(record))
             .route("/token", post(token_endpoint))
+            .route("/ticket", post(ticket_endpoint))
             .route("/websub-callback", get(websub_verify).post(websub_push))
             .with_state(state.clone());
         tokio::spawn(async move {
@@ -191,6 +197,23 @@ impl Site {
         self.state.collected.lock().unwrap().clone()
     }
 
+    // --- Ticket Auth, reading side -------------------------------------------
+
+    /// Keep tickets without redeeming them.
+    pub fn hold_tickets(&self) {
+        *self.state.hold_tickets.lock().unwrap() = true;
+    }
+
+    /// The tickets received: their forms (`ticket`, `resource`, `subject`, `iss`).
+    pub fn tickets(&self) -> Vec<HashMap<String, String>> {
+        self.state.tickets.lock().unwrap().clone()
+    }
+
+    /// Tokens got for tickets: (resource, token).
+    pub fn feed_tokens(&self) -> Vec<(String, String)> {
+        self.state.feed_tokens.lock().unwrap().clone()
+    }
+
     // --- Private Webmention, sending side ----------------------------------
 
     pub fn private_post_url(&self) -> String {
@@ -264,7 +287,7 @@ impl Site {
 
 async fn home(State(state): State<SiteState>) -> Response {
     let html = format!(
-        r#"<!doctype html><html><head><link rel="token_endpoint" href="/token"></head><body><div class="h-card"><a class="u-url u-uid p-name" href="{0}/">Sam Site</a><img class="u-photo" src="{0}/me.jpg" alt=""></div></body></html>"#,
+        r#"<!doctype html><html><head><link rel="token_endpoint" href="/token"><link rel="ticket_endpoint" href="/ticket"></head><body><div class="h-card"><a class="u-url u-uid p-name" href="{0}/">Sam Site</a><img class="u-photo" src="{0}/me.jpg" alt=""></div></body></html>"#,
         state.base
     );
     let link = format!("<{}/webmention>; rel=\"webmention\"", state.base);
@@ -417,6 +440,60 @@ async fn collect(source: &str, target: &str, code: &str) -> Option<Collected> {
         html: page.text().await.ok()?,
         token,
     })
+}
+
+async fn ticket_endpoint(
+    State(state): State<SiteState>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> StatusCode {
+    state.tickets.lock().unwrap().push(form.clone());
+    if *state.hold_tickets.lock().unwrap() {
+        return StatusCode::ACCEPTED;
+    }
+    tokio::spawn(async move {
+        let (Some(ticket), Some(resource), Some(iss)) =
+            (form.get("ticket"), form.get("resource"), form.get("iss"))
+        else {
+            return;
+        };
+        if let Some(token) = redeem_ticket(iss, ticket).await {
+            state
+                .feed_tokens
+                .lock()
+                .unwrap()
+                .push((resource.clone(), token));
+        }
+    });
+    StatusCode::ACCEPTED
+}
+
+/// Ticket Auth: the token endpoint the issuer names, then the ticket there.
+pub async fn redeem_ticket(iss: &str, ticket: &str) -> Option<String> {
+    let client = reqwest::Client::new();
+    let home = client.get(iss).send().await.ok()?;
+    let endpoint = home
+        .headers()
+        .get_all("link")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find(|l| l.contains("rel=\"token_endpoint\""))?
+        .split(';')
+        .next()?
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned();
+    let answer: serde_json::Value = client
+        .post(&endpoint)
+        .form(&[("grant_type", "ticket"), ("ticket", ticket)])
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    answer["access_token"].as_str().map(str::to_owned)
 }
 
 async fn websub_verify(

@@ -19,8 +19,8 @@ CREATE TABLE private_pages (
 );
 
 -- What a site may read: a short-lived single-use code (sent with a Private
--- Webmention), redeemed at the token endpoint for a bearer token. Both are
--- stored as SHA-256 hashes.
+-- Webmention) or ticket (Ticket Auth), redeemed at the token endpoint for a
+-- bearer token. Both are stored as SHA-256 hashes.
 CREATE TABLE site_grants (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     code_hash TEXT NOT NULL UNIQUE,
@@ -31,9 +31,12 @@ CREATE TABLE site_grants (
     revoked_at TIMESTAMP,
     site_url TEXT NOT NULL,
     page_id BIGINT REFERENCES private_pages (id) ON DELETE CASCADE,
+    -- Ticket Auth: the room (or person) whose private feed the site reads.
+    feed_account_id BIGINT REFERENCES accounts (id) ON DELETE CASCADE,
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX site_grants_page ON site_grants (page_id);
+CREATE INDEX site_grants_feed ON site_grants (feed_account_id, site_url);
 
 -- A received Private Webmention's code and realm, until it is redeemed.
 ALTER TABLE webmentions ADD COLUMN code TEXT;
