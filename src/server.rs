@@ -190,6 +190,16 @@ pub fn workers(state: &AppState) -> Workers {
         crate::domain::actions::PRIVATE_NOTE_TO_SITE,
         Arc::new(crate::indieweb::private::PrivateNotes(state.fed.clone())),
     );
+    workers = workers.handle(
+        crate::domain::actions::SEND_TICKET,
+        Arc::new(crate::indieweb::tickets::Tickets(state.fed.clone())),
+    );
+    workers = workers.handle(
+        crate::domain::actions::PRIVATE_NOTE_CHECK,
+        Arc::new(crate::indieweb::private::PrivateNoteChecks(
+            state.fed.clone(),
+        )),
+    );
     workers
 }
 

@@ -120,6 +120,22 @@ impl Urls {
         self.path(&format!("/{kind}/{token}"))
     }
 
+    /// The private page of a note handed to a site (Private Webmention).
+    pub fn private_page(&self, page_key: &str) -> String {
+        self.path(&format!("/private/{page_key}"))
+    }
+
+    /// The page key of a URL of [`Urls::private_page`].
+    pub fn private_page_key<'a>(&self, url: &'a str) -> Option<&'a str> {
+        url.strip_prefix(&self.path("/private/"))
+            .filter(|key| !key.is_empty() && !key.contains(['/', '?', '#']))
+    }
+
+    /// The token endpoint: codes (Private Webmention) become bearer tokens.
+    pub fn token_endpoint(&self) -> String {
+        self.path("/token")
+    }
+
     /// The Webmention endpoint.
     pub fn webmention(&self) -> String {
         self.path("/webmention")

@@ -698,7 +698,7 @@ async fn foreign_newlines_cannot_forge_log_lines_and_capability_tokens_are_not_l
     server.add_user("alice").await;
     let note = alice_public_note(&server).await;
     let private = server.get("/private/SECRET-CAPABILITY-TOKEN", None).await;
-    assert_eq!(private.status(), 404);
+    assert_eq!(private.status(), 401);
 
     // URL parsing drops the newline, so the mention is accepted; the raw
     // value is what a careless log line would print.
@@ -1027,7 +1027,7 @@ async fn bad_requests_of_every_kind_are_refused_and_change_nothing() {
             "",
             String::new(),
             false,
-            404,
+            401,
         ),
         (
             "GET",

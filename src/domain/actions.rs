@@ -24,6 +24,10 @@ pub const WEBSUB_VERIFY: &str = "websub_verify";
 pub const WEBSUB_DELIVER: &str = "websub_deliver";
 /// Job kind of [`Action::PrivateNoteToSite`].
 pub const PRIVATE_NOTE_TO_SITE: &str = "private_note_to_site";
+/// Job kind of [`Action::PrivateNoteCheck`].
+pub const PRIVATE_NOTE_CHECK: &str = "private_note_check";
+/// Job kind of [`Action::SendTicket`].
+pub const SEND_TICKET: &str = "ticket_send";
 
 /// A side effect to carry out after a change is committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,13 +71,19 @@ pub enum Action {
         subscription_id: i64,
         version: String,
     },
-    /// A direct note to a site's proxy actor: hand it to the site if it
-    /// accepts private notes, else refuse it to its sender.
+    /// A direct note to a site's proxy actor: hand it to the site as a
+    /// Private Webmention, else refuse it to its sender.
     PrivateNoteToSite {
         activity: String,
         proxy_id: i64,
         sender_id: i64,
     },
+    /// Once a private page's code has expired: if the site never redeemed
+    /// it, refuse the note to its sender.
+    PrivateNoteCheck { page_id: i64 },
+    /// A site admitted to a members-only room: offer it the room's feed
+    /// with a ticket (Ticket Auth).
+    SendTicket { room_id: i64, proxy_id: i64 },
     /// Send a Webmention from one of our pages to a site.
     SendWebmention {
         source: String,
@@ -91,6 +101,8 @@ impl Action {
             Action::VerifyWebmention { .. } => VERIFY_WEBMENTION,
             Action::SendWebmention { .. } => SEND_WEBMENTION,
             Action::PrivateNoteToSite { .. } => PRIVATE_NOTE_TO_SITE,
+            Action::PrivateNoteCheck { .. } => PRIVATE_NOTE_CHECK,
+            Action::SendTicket { .. } => SEND_TICKET,
             Action::RoomRelay { .. } => ROOM_RELAY,
             Action::WebSubVerify { .. } => WEBSUB_VERIFY,
             Action::WebSubDeliver { .. } => WEBSUB_DELIVER,
@@ -115,6 +127,8 @@ impl Action {
             Action::PrivateNoteToSite {
                 activity, proxy_id, ..
             } => format!("private-note {activity} {proxy_id}"),
+            Action::PrivateNoteCheck { page_id } => format!("private-note-check {page_id}"),
+            Action::SendTicket { room_id, proxy_id } => format!("ticket {room_id} {proxy_id}"),
             Action::RoomRelay { room_id, activity } => format!("room-relay {room_id} {activity}"),
             Action::WebSubVerify {
                 topic,
@@ -142,7 +156,10 @@ impl Action {
             Action::Deliver { inbox, .. } => host(inbox),
             Action::VerifyWebmention { source, .. } => host(source),
             Action::SendWebmention { target, .. } => host(target),
-            Action::PrivateNoteToSite { .. } | Action::RoomRelay { .. } => None,
+            Action::PrivateNoteToSite { .. }
+            | Action::PrivateNoteCheck { .. }
+            | Action::SendTicket { .. }
+            | Action::RoomRelay { .. } => None,
             Action::WebSubVerify { callback, .. } => host(callback),
             Action::WebSubDeliver { .. } => None,
         }
@@ -159,6 +176,24 @@ pub fn enqueue_at(
     conn: &mut AnyConnection,
     actions: &[Action],
     now: NaiveDateTime,
+) -> diesel::QueryResult<usize> {
+    enqueue_to_run(conn, actions, now, now)
+}
+
+/// Writes actions to the job queue, to run no earlier than `run_at`.
+pub fn enqueue_later(
+    conn: &mut AnyConnection,
+    actions: &[Action],
+    run_at: NaiveDateTime,
+) -> diesel::QueryResult<usize> {
+    enqueue_to_run(conn, actions, Utc::now().naive_utc(), run_at)
+}
+
+fn enqueue_to_run(
+    conn: &mut AnyConnection,
+    actions: &[Action],
+    now: NaiveDateTime,
+    run_at: NaiveDateTime,
 ) -> diesel::QueryResult<usize> {
     let prepared: Vec<(String, String, Option<String>, &'static str)> = actions
         .iter()
@@ -180,7 +215,7 @@ pub fn enqueue_at(
             host: host.as_deref(),
             status: "pending",
             attempts: 0,
-            run_at: now,
+            run_at,
             created_at: now,
             updated_at: now,
         })

@@ -91,6 +91,9 @@ pub enum Bookkeeping {
         mention_id: i64,
         object_ap_id: String,
     },
+    /// A site admitted to a members-only room is offered its feed with a
+    /// ticket (Ticket Auth).
+    TicketToSite { room_id: i64, proxy_id: i64 },
 }
 
 /// Records `activity` by `sender` with its effect and all its consequences
@@ -165,6 +168,15 @@ fn keep(
                     None,
                     Some(object_ap_id),
                     now,
+                )?;
+            }
+            Bookkeeping::TicketToSite { room_id, proxy_id } => {
+                actions::enqueue(
+                    conn,
+                    &[Action::SendTicket {
+                        room_id: *room_id,
+                        proxy_id: *proxy_id,
+                    }],
                 )?;
             }
         }
@@ -261,7 +273,15 @@ pub fn record_in(
                 sender_id: sender.id,
             }),
     );
-    if facts.sender.role == route::Role::Room && facts.verb == Verb::Announce {
+    // A room's relay, or a local person's public post, changes a feed the
+    // hub pushes to its subscribers.
+    let person_feed_changed = facts.sender.role == route::Role::Person
+        && sender.is_local()
+        && visibility == Visibility::Public
+        && matches!(facts.verb, Verb::Create | Verb::Update | Verb::Delete);
+    if (facts.sender.role == route::Role::Room && facts.verb == Verb::Announce)
+        || person_feed_changed
+    {
         let subscribers = crate::store::websub::active_for_room(conn, sender.id, now)?;
         consequences.extend(subscribers.into_iter().map(|s| Action::WebSubDeliver {
             subscription_id: s.id,

@@ -16,6 +16,7 @@ pub mod names;
 pub mod oauth;
 pub mod posts;
 pub mod route;
+pub mod site_grants;
 pub mod timelines;
 pub mod tokens;
 pub mod webmentions;

@@ -50,6 +50,8 @@ pub struct Mention {
     pub reason: Option<String>,
     pub object_ap_id: Option<String>,
     pub updated_at: NaiveDateTime,
+    /// A Private Webmention: its code waits to be redeemed.
+    pub private: bool,
 }
 
 fn row_to_mention(row: WebmentionRow) -> Mention {
@@ -62,6 +64,7 @@ fn row_to_mention(row: WebmentionRow) -> Mention {
         reason: row.reason,
         object_ap_id: row.object_ap_id,
         updated_at: row.updated_at,
+        private: row.code.is_some(),
     }
 }
 
@@ -103,14 +106,23 @@ pub struct ReceiveLimits {
     pub max_queued: i64,
 }
 
+/// What a Private Webmention carries besides `source` and `target`.
+#[derive(Debug, Clone, Default)]
+pub struct PrivateCode {
+    pub code: String,
+    pub realm: Option<String>,
+}
+
 /// Records a Webmention and queues its verification, unless its site
 /// ([`rate_key`]) sent `per_minute` already in the last minute or
-/// `max_queued` mentions wait for verification already.
+/// `max_queued` mentions wait for verification already. A Private
+/// Webmention keeps its code until verification redeems it.
 pub async fn receive(
     store: &Store,
     source: &str,
     target: &str,
     source_host: &str,
+    private: Option<PrivateCode>,
     limits: ReceiveLimits,
 ) -> Result<Result<Mention, RateLimited>, DomainError> {
     let mut bytes = [0u8; 16];
@@ -140,6 +152,8 @@ pub async fn receive(
                         status: MentionStatus::Queued.as_str(),
                         created_at: now,
                         updated_at: now,
+                        code: private.as_ref().map(|p| p.code.as_str()),
+                        realm: private.as_ref().and_then(|p| p.realm.as_deref()),
                     },
                 )?;
                 actions::enqueue(
@@ -208,46 +222,14 @@ pub async fn site_post_url(store: &Store, ap_id: &str) -> Result<Option<String>,
         .await
 }
 
-/// Gives `site_url` a capability URL token for a private post; returns the
-/// token (only its hash is stored).
-pub async fn grant_private_page(
-    store: &Store,
-    object_ap_id: &str,
-    site_url: &str,
-) -> Result<String, DomainError> {
-    let token = super::tokens::new_token()?;
-    let token_hash = super::tokens::hash_token(&token);
-    let (object_ap_id, site_url) = (object_ap_id.to_owned(), site_url.to_owned());
+/// Takes a Private Webmention's code (and realm) off its mention: a code is
+/// presented once.
+pub async fn take_code(store: &Store, id: i64) -> Result<Option<PrivateCode>, DomainError> {
     store
         .run(move |conn| {
-            crate::store::private_pages::insert(
-                conn,
-                &token_hash,
-                &object_ap_id,
-                &site_url,
-                Utc::now().naive_utc(),
-            )?;
-            Ok::<_, DomainError>(())
+            Ok(rows::take_code(conn, id)?.map(|(code, realm)| PrivateCode { code, realm }))
         })
-        .await?;
-    Ok(token)
-}
-
-/// The post a capability token shows.
-pub async fn private_page(
-    store: &Store,
-    token: &str,
-) -> Result<Option<super::posts::Post>, DomainError> {
-    let token_hash = super::tokens::hash_token(token);
-    let Some(object) = store
-        .run(move |conn| {
-            Ok::<_, DomainError>(crate::store::private_pages::object_of(conn, &token_hash)?)
-        })
-        .await?
-    else {
-        return Ok(None);
-    };
-    super::posts::find_post(store, &object).await
+        .await
 }
 
 #[cfg(test)]

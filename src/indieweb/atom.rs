@@ -1,6 +1,17 @@
-//! Atom (RFC 4287) feeds of public posts: a pure builder.
+//! Atom (RFC 4287) feeds of public posts: a pure builder, and the feed of
+//! a person's public posts (the same for a reader's GET and a WebSub push).
 
 use std::fmt::Write;
+
+use crate::domain::DomainError;
+use crate::domain::accounts::Account;
+use crate::domain::posts;
+use crate::federation::builders::timestamp;
+use crate::store::Store;
+use crate::urls::Urls;
+
+/// Entries in a person's feed.
+pub const PERSON_FEED_ENTRIES: i64 = 20;
 
 /// One entry of a feed.
 #[derive(Debug, Clone)]
@@ -54,6 +65,47 @@ pub fn escape_xml(text: &str) -> String {
     out
 }
 
+/// Text of some HTML, for titles: tags dropped, block boundaries kept as
+/// spaces, inline ones not (so "see <a>the map</a>." stays one sentence).
+pub fn strip_tags(html: &str) -> String {
+    const BLOCKS: &[&str] = &[
+        "p",
+        "br",
+        "div",
+        "li",
+        "blockquote",
+        "pre",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    ];
+    let mut out = String::with_capacity(html.len());
+    let mut tag: Option<String> = None;
+    for c in html.chars() {
+        match (&mut tag, c) {
+            (None, '<') => tag = Some(String::new()),
+            (Some(name), '>') => {
+                let name = name
+                    .trim_start_matches('/')
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                if BLOCKS.contains(&name.trim_end_matches('/')) {
+                    out.push(' ');
+                }
+                tag = None;
+            }
+            (Some(name), c) => name.push(c),
+            (None, c) => out.push(c),
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 pub fn build_atom(feed: &AtomFeed) -> String {
     let e = escape_xml;
     let mut xml = String::from(
@@ -101,6 +153,58 @@ pub fn build_atom(feed: &AtomFeed) -> String {
     }
     xml.push_str("</feed>\n");
     xml
+}
+
+/// The Atom feed of a local person's latest public posts, naming the hub.
+pub async fn person_atom(
+    store: &Store,
+    urls: &Urls,
+    account: &Account,
+) -> Result<String, DomainError> {
+    let found = posts::public_posts_of(store, account.id, 0, PERSON_FEED_ENTRIES).await?;
+    let profile = account
+        .profile_url
+        .clone()
+        .unwrap_or_else(|| account.actor_url.clone());
+    let entries: Vec<AtomEntry> = found
+        .items
+        .iter()
+        .map(|post| {
+            let content_html = post.content.clone().unwrap_or_default();
+            let text: String = strip_tags(&content_html).chars().take(80).collect();
+            let published = timestamp(post.published);
+            AtomEntry {
+                id: post.ap_id.clone(),
+                url: crate::urls::http_url(post.url.as_deref())
+                    .filter(|_| !post.local)
+                    .unwrap_or_else(|| post.ap_id.clone()),
+                title: if text.is_empty() {
+                    "(no text)".into()
+                } else {
+                    text
+                },
+                content_html,
+                updated: post.updated.map(timestamp).unwrap_or(published.clone()),
+                published,
+                author_name: account.shown_name().to_owned(),
+                author_url: profile.clone(),
+            }
+        })
+        .collect();
+    let updated = entries
+        .first()
+        .map(|e| e.updated.clone())
+        .unwrap_or_else(|| timestamp(account.created_at));
+    let self_url = urls.atom_feed(&account.actor_url);
+    Ok(build_atom(&AtomFeed {
+        id: self_url.clone(),
+        title: account.shown_name().to_owned(),
+        self_url,
+        alternate_url: profile,
+        hub_url: Some(urls.path("/websub")),
+        updated,
+        entries,
+    }))
 }
 
 #[cfg(test)]

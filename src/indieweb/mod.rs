@@ -8,5 +8,7 @@ pub mod discovery;
 pub mod links;
 pub mod mf2;
 pub mod private;
+pub mod private_mention;
 pub mod receive;
 pub mod send;
+pub mod tickets;

@@ -59,7 +59,7 @@ impl JobHandler for Verify {
     }
 }
 
-async fn record(
+pub(super) async fn record(
     fed: &Federation,
     mention: &Mention,
     status: MentionStatus,
@@ -84,6 +84,9 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
     let Some(mention) = webmentions::by_id(&fed.store, id).await? else {
         return Ok(JobOutcome::Done);
     };
+    if mention.private {
+        return super::private_mention::verify(fed, &mention).await;
+    }
     let Ok(source) = Url::parse(&mention.source) else {
         record(
             fed,
@@ -256,7 +259,7 @@ fn card_profile(card: &Item, origin: &Url) -> (Option<String>, Option<String>) {
 /// The author of the entry, per the authorship algorithm: on the page, on
 /// the author page it points to, else the site's home page. The site is the
 /// origin of `page_url`, where the page was finally served from.
-async fn site_profile(
+pub(super) async fn site_profile(
     fed: &Federation,
     document: &mf2::Document,
     entry: &Item,
@@ -521,7 +524,7 @@ async fn room_addressed(
 }
 
 /// A re-sent mention whose content changed becomes an Update.
-async fn update_post(
+pub(super) async fn update_post(
     fed: &Federation,
     proxy: &Account,
     existing: &posts::Post,
@@ -585,7 +588,11 @@ async fn update_post(
 
 /// The source is gone or no longer links: what it made here is withdrawn
 /// (a Delete of the post, an Undo of a Like or Announce).
-async fn withdraw(fed: &Federation, mention: &Mention, reason: &str) -> Result<(), DomainError> {
+pub(super) async fn withdraw(
+    fed: &Federation,
+    mention: &Mention,
+    reason: &str,
+) -> Result<(), DomainError> {
     let Some(made) = mention.object_ap_id.clone() else {
         record(fed, mention, MentionStatus::Deleted, Some(reason), None).await?;
         return Ok(());
@@ -598,13 +605,18 @@ async fn withdraw(fed: &Federation, mention: &Mention, reason: &str) -> Result<(
     {
         let id = fed.urls.mint("activities");
         let tombstone = build_tombstone(&made, &post.kind, now);
-        let to = vec![PUBLIC.to_owned()];
-        let cc: Vec<String> = post
+        let others: Vec<String> = post
             .addressees
             .iter()
             .filter(|a| a.as_str() != PUBLIC)
             .cloned()
             .collect();
+        // A private note's Delete goes to its addressees only.
+        let (to, cc) = if post.visibility == crate::domain::audience::Visibility::Direct {
+            (others, Vec::new())
+        } else {
+            (vec![PUBLIC.to_owned()], others)
+        };
         let document = build_delete(&id, &proxy, &tombstone, &to, &cc);
         let delete = NewActivity {
             ap_id: id,

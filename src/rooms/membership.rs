@@ -56,7 +56,7 @@ pub async fn join(store: &Store, room: &Account, member: &Account) -> Result<boo
 }
 
 /// A member leaves (or is removed from) a room: its membership and, for a
-/// site, every subscription it holds to the room's feed end.
+/// site, every subscription and token it holds to the room's feed end.
 pub async fn leave(store: &Store, room_id: i64, member_id: i64) -> Result<bool, DomainError> {
     store
         .run(move |conn| {
@@ -64,6 +64,12 @@ pub async fn leave(store: &Store, room_id: i64, member_id: i64) -> Result<bool, 
                 let site = account_rows::find(conn, member_id)?.and_then(|a| a.site_url);
                 if let Some(site) = site {
                     websub::delete_for_site(conn, room_id, &site)?;
+                    crate::store::site_grants::revoke_feed(
+                        conn,
+                        room_id,
+                        &site,
+                        Utc::now().naive_utc(),
+                    )?;
                 }
                 Ok(follows::delete(conn, member_id, room_id)? > 0)
             })
@@ -128,7 +134,17 @@ pub async fn approve(
         follow_ap_id: follow.follow_ap_id,
         accept: true,
     };
-    ledger::record(&fed.store, &fed.urls, room, accept, effect).await?;
+    // A site is offered the room's conversation as a private feed.
+    let kept: Vec<ledger::Bookkeeping> = member
+        .site_url
+        .is_some()
+        .then_some(ledger::Bookkeeping::TicketToSite {
+            room_id: room.id,
+            proxy_id: member.id,
+        })
+        .into_iter()
+        .collect();
+    ledger::record_with(&fed.store, &fed.urls, room, accept, effect, kept).await?;
     fed.wake.notify_one();
     Ok(())
 }

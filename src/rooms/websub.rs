@@ -1,8 +1,9 @@
-//! The WebSub hub built into Estuary, for rooms' feeds: subscriptions are
-//! checked (topic, lease, membership of the subscriber's site), their
-//! intent verified with a challenge, and every relay pushes the room's Atom
-//! feed to each subscriber, signed with `X-Hub-Signature: sha256=…` when it
-//! gave a secret.
+//! The WebSub hub built into Estuary, for rooms' feeds and people's public
+//! feeds: subscriptions are checked (topic, lease, membership of the
+//! subscriber's site for a members-only room), their intent verified with
+//! a challenge, and every relay (or a person's public post) pushes the
+//! Atom feed to each subscriber, signed with `X-Hub-Signature: sha256=…`
+//! when it gave a secret.
 
 use chrono::{Duration, Utc};
 use openssl::hash::MessageDigest;
@@ -95,10 +96,11 @@ pub async fn request(
     {
         return invalid("hub.secret is longer than 200 bytes");
     }
-    let Some(room) = room_of_topic(fed, &topic).await? else {
+    let Some(room) = feed_of_topic(fed, &topic).await? else {
         return Ok(Err(HubError::UnknownTopic));
     };
-    if room.manually_approves_followers
+    if room.kind == AccountKind::Group
+        && room.manually_approves_followers
         && mode == "subscribe"
         && !is_member_site(fed, &room, &callback).await?
     {
@@ -120,13 +122,22 @@ pub async fn request(
     Ok(Ok(()))
 }
 
-/// The room whose feed `topic` is: its Atom feed, its outbox, or its page
-/// (`/@NAME`, the room's `url`, which names itself as `rel=self`).
-pub async fn room_of_topic(fed: &Federation, topic: &str) -> Result<Option<Account>, DomainError> {
+/// Whether the hub serves this account's feed: a room, or a local person
+/// (not a site's proxy, not suspended or deleted).
+fn has_feed(account: &Account) -> bool {
+    account.is_local()
+        && !account.is_hidden()
+        && (account.kind == AccountKind::Group
+            || account.kind == AccountKind::Person && account.site_url.is_none())
+}
+
+/// The room or person whose feed `topic` is: its Atom feed, its outbox, or
+/// its page (`/@NAME`, the account's `url`).
+pub async fn feed_of_topic(fed: &Federation, topic: &str) -> Result<Option<Account>, DomainError> {
     if let Some(name) = topic.strip_prefix(&fed.urls.path("/@")) {
         return Ok(accounts::find_local(&fed.store, name)
             .await?
-            .filter(|a| a.kind == AccountKind::Group && a.profile_url.as_deref() == Some(topic)));
+            .filter(|a| has_feed(a) && a.profile_url.as_deref() == Some(topic)));
     }
     let actor_url = topic
         .strip_suffix("/feed.atom")
@@ -134,7 +145,7 @@ pub async fn room_of_topic(fed: &Federation, topic: &str) -> Result<Option<Accou
         .unwrap_or_default();
     Ok(accounts::find_by_actor_url(&fed.store, actor_url)
         .await?
-        .filter(|a| a.is_local() && a.kind == AccountKind::Group))
+        .filter(has_feed))
 }
 
 /// Whether the callback belongs to a site that is a member of the room.
@@ -329,10 +340,27 @@ async fn deliver(fed: &Federation, subscription_id: i64) -> Result<JobOutcome, D
     if subscription.lease_expires_at <= Utc::now().naive_utc() {
         return Ok(JobOutcome::Done);
     }
-    let Some(room) = accounts::find_by_id(&fed.store, subscription.room_id).await? else {
+    let Some(account) = accounts::find_by_id(&fed.store, subscription.room_id)
+        .await?
+        .filter(has_feed)
+    else {
         return Ok(JobOutcome::Done);
     };
-    let body = room_atom(fed, &room).await?.into_bytes();
+    if account.kind == AccountKind::Group
+        && account.manually_approves_followers
+        && !is_member_site(fed, &account, &subscription.callback).await?
+    {
+        fed.store
+            .run(move |conn| Ok::<_, StoreError>(rows::delete_by_id(conn, subscription_id)?))
+            .await?;
+        return Ok(JobOutcome::Done);
+    }
+    let body = if account.kind == AccountKind::Group {
+        room_atom(fed, &account).await?
+    } else {
+        crate::indieweb::atom::person_atom(&fed.store, &fed.urls, &account).await?
+    }
+    .into_bytes();
     let mut headers = http::HeaderMap::new();
     headers.insert(
         http::header::CONTENT_TYPE,

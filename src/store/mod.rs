@@ -18,6 +18,7 @@ pub mod private_pages;
 pub mod reactions;
 pub mod reports;
 pub mod schema;
+pub mod site_grants;
 pub mod tokens;
 pub mod webmentions;
 pub mod websub;

@@ -171,6 +171,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_grants,
     webmentions,
     private_pages,
+    site_grants,
     websub_subscriptions,
     media,
     domain_blocks,
@@ -221,15 +222,36 @@ diesel::table! {
         object_ap_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        code -> Nullable<Text>,
+        realm -> Nullable<Text>,
     }
 }
 
 diesel::table! {
     private_pages (id) {
         id -> BigInt,
-        token_hash -> Text,
+        page_key -> Text,
         object_ap_id -> Text,
+        activity_ap_id -> Text,
+        proxy_id -> BigInt,
+        sender_id -> BigInt,
         site_url -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    site_grants (id) {
+        id -> BigInt,
+        code_hash -> Text,
+        code_expires_at -> Timestamp,
+        redeemed_at -> Nullable<Timestamp>,
+        token_hash -> Nullable<Text>,
+        token_expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        site_url -> Text,
+        page_id -> Nullable<BigInt>,
+        feed_account_id -> Nullable<BigInt>,
         created_at -> Timestamp,
     }
 }

@@ -20,6 +20,9 @@ pub struct WebmentionRow {
     pub object_ap_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// A Private Webmention's code, until verification redeems it.
+    pub code: Option<String>,
+    pub realm: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -32,6 +35,8 @@ pub struct NewWebmentionRow<'a> {
     pub status: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub code: Option<&'a str>,
+    pub realm: Option<&'a str>,
 }
 
 /// Records a mention, or queues an already known (source, target) again.
@@ -48,6 +53,8 @@ pub fn upsert_queued(
             webmentions::status.eq(excluded(webmentions::status)),
             webmentions::reason.eq(None::<String>),
             webmentions::updated_at.eq(excluded(webmentions::updated_at)),
+            webmentions::code.eq(excluded(webmentions::code)),
+            webmentions::realm.eq(excluded(webmentions::realm)),
         ))
         .returning(WebmentionRow::as_returning())
         .get_result(c))
@@ -107,4 +114,24 @@ pub fn count_queued(conn: &mut AnyConnection) -> QueryResult<i64> {
         .filter(webmentions::status.eq("queued"))
         .count()
         .get_result(conn)
+}
+
+/// Takes a Private Webmention's code off its mention (it is used once) and
+/// returns it with its realm.
+pub fn take_code(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> QueryResult<Option<(String, Option<String>)>> {
+    let found: Option<(Option<String>, Option<String>)> = webmentions::table
+        .find(id)
+        .select((webmentions::code, webmentions::realm))
+        .first(conn)
+        .optional()?;
+    let Some((Some(code), realm)) = found else {
+        return Ok(None);
+    };
+    diesel::update(webmentions::table.find(id))
+        .set(webmentions::code.eq(None::<String>))
+        .execute(conn)?;
+    Ok(Some((code, realm)))
 }

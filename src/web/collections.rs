@@ -15,9 +15,7 @@ use crate::domain::accounts::{self, Account, AccountKind};
 use crate::domain::follows;
 use crate::domain::posts;
 use crate::federation::ACTIVITY_JSON;
-use crate::federation::builders::timestamp;
 use crate::federation::builders::{build_collection_page, build_ordered_collection};
-use crate::indieweb::atom::{AtomEntry, AtomFeed, build_atom};
 use axum::http::header::{CONTENT_TYPE, VARY};
 use axum::response::IntoResponse;
 
@@ -272,7 +270,7 @@ async fn feed_page(state: &AppState, account: &Account, page: i64) -> Result<Res
         feed_url,
         summary: None,
         member_count: None,
-        hub_url: None,
+        hub_url: Some(state.urls.path("/websub")),
         self_url: account.outbox_url.clone().unwrap_or_default(),
         join: None,
     };
@@ -283,62 +281,30 @@ async fn feed_page(state: &AppState, account: &Account, page: i64) -> Result<Res
     Ok(response)
 }
 
-/// `GET /{users|rooms}/{name}/feed.atom`: the public posts as Atom.
+/// `GET /{users|rooms}/{name}/feed.atom`: the public posts as Atom. A
+/// members-only room's feed is for the bearer of a token from a ticket
+/// (Ticket Auth) whose site is still a member; anyone else gets 404.
 pub async fn atom<const KIND: u8>(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
     let account = owner::<KIND>(&state, &name).await?;
     if account.kind == AccountKind::Group {
-        if account.manually_approves_followers {
+        let bearer = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        if account.manually_approves_followers
+            && !crate::domain::site_grants::reads_feed(&state.store, account.id, bearer).await?
+        {
             return Err(WebError::not_found());
         }
         let xml = crate::rooms::websub::room_atom(&state.fed, &account).await?;
         return Ok(([(CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response());
     }
-    let found = posts::public_posts_of(&state.store, account.id, 0, PAGE_SIZE).await?;
-    let profile = account
-        .profile_url
-        .clone()
-        .unwrap_or_else(|| account.actor_url.clone());
-    let entries: Vec<AtomEntry> = found
-        .items
-        .iter()
-        .map(|post| {
-            let view = EntryView::of(post, &account);
-            AtomEntry {
-                id: post.ap_id.clone(),
-                url: view.url,
-                title: if view.summary_text.is_empty() {
-                    "(no text)".into()
-                } else {
-                    view.summary_text
-                },
-                content_html: view.content_html,
-                published: view.published.clone(),
-                updated: view.updated.unwrap_or(view.published),
-                author_name: view.author_name,
-                author_url: view.author_url,
-            }
-        })
-        .collect();
-    let updated = entries
-        .first()
-        .map(|e| e.updated.clone())
-        .unwrap_or_else(|| timestamp(account.created_at));
-    let self_url = state.urls.atom_feed(&account.actor_url);
-    let feed = AtomFeed {
-        id: self_url.clone(),
-        title: account.shown_name().to_owned(),
-        self_url,
-        alternate_url: profile,
-        hub_url: None,
-        updated,
-        entries,
-    };
-    Ok((
-        [(CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-        build_atom(&feed),
-    )
-        .into_response())
+    let xml = crate::indieweb::atom::person_atom(&state.store, &state.urls, &account).await?;
+    Ok(([(CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response())
 }

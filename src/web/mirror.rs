@@ -1,10 +1,11 @@
 //! `GET /mirror?id=…`: our h-entry page of a public post from elsewhere —
 //! the source of the Webmentions we send for it. Its `u-in-reply-to` names
-//! the site's own URL when the reply is to a post from a site.
+//! the site's own URL when the reply is to a post from a site. And
+//! `GET /private/KEY`, the token-protected page of a Private Webmention.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
@@ -13,28 +14,67 @@ use super::pages::{EntryView, MessagePage, NotePage, html_response};
 use crate::domain::accounts;
 use crate::domain::audience::Visibility;
 use crate::domain::posts;
-use crate::domain::webmentions::{self, site_post_url};
+use crate::domain::site_grants::{self, PageAccess};
+use crate::domain::webmentions::site_post_url;
 
-/// `GET /private/{token}`: a private note, for the one site given the token.
+/// The realm of the bearer challenge on private pages, sent with each
+/// Private Webmention so that the site knows which token the page takes.
+pub fn private_realm(state: &AppState) -> String {
+    state.urls.host()
+}
+
+/// `GET /private/{key}`: a direct note handed to a site (Private
+/// Webmention), for a bearer of a token granted for it only. Without a
+/// live token: 401 whatever the key (the challenge names the token
+/// endpoint); with a token for anything else: 404.
 pub async fn private(
     State(state): State<AppState>,
-    axum::extract::Path(token): axum::extract::Path<String>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
-    let post = webmentions::private_page(&state.store, &token)
-        .await?
-        .filter(|p| p.deleted_at.is_none())
-        .ok_or_else(WebError::not_found)?;
-    let author = accounts::find_by_id(&state.store, post.author_id)
-        .await?
-        .filter(|a| !a.is_hidden())
-        .ok_or_else(WebError::not_found)?;
-    let mut entry = EntryView::of(&post, &author);
-    entry.url = state.urls.path(&format!("/private/{token}"));
-    let mut response = html_response(&NotePage {
-        webmention: state.urls.webmention(),
-        entry,
-    })?;
+    let bearer = super::auth::bearer_of(&headers);
+    let mut response = match site_grants::page_for_bearer(&state.store, &key, bearer).await? {
+        PageAccess::Unauthorized => {
+            let error = WebError::new(StatusCode::UNAUTHORIZED, "a token is required")
+                .with_challenge(format!("Bearer realm=\"{}\"", private_realm(&state)));
+            error.into_response()
+        }
+        PageAccess::NotFound => WebError::not_found().into_response(),
+        PageAccess::Granted { post, .. } if post.deleted_at.is_some() => {
+            let page = MessagePage {
+                webmention: state.urls.webmention(),
+                title: "Deleted",
+                message: "This note was deleted by its author.",
+            };
+            let mut response = html_response(&page)?;
+            *response.status_mut() = StatusCode::GONE;
+            response
+        }
+        PageAccess::Granted { page, post } => {
+            let author = accounts::find_by_id(&state.store, post.author_id)
+                .await?
+                .filter(|a| !a.is_hidden())
+                .ok_or_else(WebError::not_found)?;
+            let mut entry = EntryView::of(&post, &author);
+            entry.url = state.urls.private_page(&page.page_key);
+            if let Some(parent) = &post.in_reply_to
+                && let Some(site_url) = site_post_url(&state.store, parent).await?
+            {
+                entry.in_reply_to = Some(site_url);
+            }
+            html_response(&NotePage {
+                webmention: state.urls.webmention(),
+                entry,
+            })?
+        }
+    };
     let headers = response.headers_mut();
+    if let Ok(link) = axum::http::HeaderValue::from_str(&format!(
+        "<{}>; rel=\"token_endpoint\"",
+        state.urls.token_endpoint()
+    )) {
+        headers.append(axum::http::header::LINK, link);
+    }
     headers.insert(
         "x-robots-tag",
         axum::http::HeaderValue::from_static("noindex, nofollow"),

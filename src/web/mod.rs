@@ -21,6 +21,7 @@ mod pages;
 pub mod rate_limit;
 pub mod serve;
 pub mod signed;
+mod token;
 mod webmention;
 mod websub;
 mod well_known;
@@ -229,7 +230,8 @@ pub fn router(state: AppState) -> Router {
         .route("/webmention", post(webmention::receive))
         .route("/mirror", get(mirror::mirror))
         .route("/websub", post(websub::hub))
-        .route("/private/{token}", get(mirror::private))
+        .route("/private/{key}", get(mirror::private))
+        .route("/token", post(token::token))
         .route("/webmention/{token}", get(webmention::status))
         .route(
             "/.well-known/oauth-authorization-server",

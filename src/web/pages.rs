@@ -164,7 +164,7 @@ impl EntryView {
             .map(|name| name.trim_start_matches('#').to_owned())
             .collect();
         let content_html = post.content.clone().unwrap_or_default();
-        let text = strip_tags(&content_html);
+        let text = crate::indieweb::atom::strip_tags(&content_html);
         let summary_text: String = text.chars().take(80).collect();
         let excerpt = excerpt(&text, 240);
         EntryView {
@@ -199,47 +199,6 @@ fn excerpt(text: &str, max: usize) -> String {
     let cut: String = text.chars().take(max).collect();
     let at_word = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
     format!("{}…", at_word.trim_end_matches([',', ';', ':', '.', ' ']))
-}
-
-/// Text of some HTML, for titles: tags dropped, block boundaries kept as
-/// spaces, inline ones not (so "see <a>the map</a>." stays one sentence).
-fn strip_tags(html: &str) -> String {
-    const BLOCKS: &[&str] = &[
-        "p",
-        "br",
-        "div",
-        "li",
-        "blockquote",
-        "pre",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-    ];
-    let mut out = String::with_capacity(html.len());
-    let mut tag: Option<String> = None;
-    for c in html.chars() {
-        match (&mut tag, c) {
-            (None, '<') => tag = Some(String::new()),
-            (Some(name), '>') => {
-                let name = name
-                    .trim_start_matches('/')
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .to_ascii_lowercase();
-                if BLOCKS.contains(&name.trim_end_matches('/')) {
-                    out.push(' ');
-                }
-                tag = None;
-            }
-            (Some(name), c) => name.push(c),
-            (None, c) => out.push(c),
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A post's own page.
@@ -349,7 +308,8 @@ pub struct MessagePage<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::{contact_href, strip_tags};
+    use super::contact_href;
+    use crate::indieweb::atom::strip_tags;
 
     #[test]
     fn excerpts_end_at_a_word_with_an_ellipsis() {

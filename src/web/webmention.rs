@@ -20,7 +20,13 @@ use crate::domain::webmentions;
 pub struct MentionForm {
     source: Option<String>,
     target: Option<String>,
+    /// Private Webmention: a code to redeem at the source's token endpoint.
+    code: Option<String>,
+    realm: Option<String>,
 }
+
+/// Longest `code` or `realm` accepted.
+const MAX_CODE_BYTES: usize = 1024;
 
 fn web_url(text: &str) -> Option<url::Url> {
     url::Url::parse(text)
@@ -63,7 +69,23 @@ pub async fn receive(
     if source == target {
         return Err(WebError::bad_request("source and target are the same"));
     }
-    if !is_local_page(&state, &target).await? {
+    let private = match form.code.filter(|c| !c.is_empty()) {
+        Some(code) if code.len() > MAX_CODE_BYTES => {
+            return Err(WebError::bad_request("the code is too long"));
+        }
+        Some(code) => Some(webmentions::PrivateCode {
+            code,
+            realm: form
+                .realm
+                .filter(|r| !r.is_empty() && r.len() <= MAX_CODE_BYTES),
+        }),
+        None => None,
+    };
+    // A private mention may name a page only its readers see (a private
+    // page, a direct note): which one exists is verification's business,
+    // never told here.
+    let on_this_instance = target.starts_with(&format!("{}/", state.urls.origin()));
+    if !(is_local_page(&state, &target).await? || private.is_some() && on_this_instance) {
         return Err(WebError::bad_request(
             "the target is not a page of this instance",
         ));
@@ -73,7 +95,7 @@ pub async fn receive(
         per_minute: i64::from(state.config.webmention_rate_per_minute),
         max_queued: i64::from(state.config.webmention_queue_max),
     };
-    match webmentions::receive(&state.store, &source, &target, &rate_key, limits).await? {
+    match webmentions::receive(&state.store, &source, &target, &rate_key, private, limits).await? {
         Ok(mention) => {
             state.fed.wake.notify_one();
             let status_url = state.urls.path(&format!("/webmention/{}", mention.token));

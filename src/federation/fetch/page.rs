@@ -60,7 +60,27 @@ impl Fetcher {
         max_redirects: usize,
     ) -> Result<Page, FetchError> {
         let deadline = self.inner.limits.total_timeout;
-        tokio::time::timeout(deadline, self.follow_page(url, max_bytes, max_redirects))
+        tokio::time::timeout(
+            deadline,
+            self.follow_page(url, max_bytes, max_redirects, None),
+        )
+        .await
+        .unwrap_or(Err(FetchError::Timeout))
+    }
+
+    /// [`Fetcher::get_page`] with `Authorization: Bearer TOKEN` (a Private
+    /// Webmention's source). The token goes only to the origin of `url`: a
+    /// redirect elsewhere is followed without it.
+    pub async fn get_page_with_token(
+        &self,
+        url: &Url,
+        token: &str,
+        max_bytes: usize,
+        max_redirects: usize,
+    ) -> Result<Page, FetchError> {
+        let deadline = self.inner.limits.total_timeout;
+        let follow = self.follow_page(url, max_bytes, max_redirects, Some(token));
+        tokio::time::timeout(deadline, follow)
             .await
             .unwrap_or(Err(FetchError::Timeout))
     }
@@ -70,20 +90,23 @@ impl Fetcher {
         url: &Url,
         max_bytes: usize,
         max_redirects: usize,
+        token: Option<&str>,
     ) -> Result<Page, FetchError> {
         let mut current = without_fragment(url);
+        let origin = current.origin();
         let mut redirects = 0;
         loop {
             self.admit(&current).await?;
             tracing::debug!(url = %current, "GET page");
-            let mut response = self
+            let mut request = self
                 .inner
                 .client
                 .get(current.clone())
-                .header(ACCEPT, HeaderValue::from_static(ACCEPT_HTML))
-                .send()
-                .await
-                .map_err(request_error)?;
+                .header(ACCEPT, HeaderValue::from_static(ACCEPT_HTML));
+            if let Some(token) = token.filter(|_| current.origin() == origin) {
+                request = request.bearer_auth(token);
+            }
+            let mut response = request.send().await.map_err(request_error)?;
             if let Some(next) = redirect_target(&current, &response)? {
                 if redirects == max_redirects {
                     return Err(FetchError::TooManyRedirects);
@@ -139,6 +162,36 @@ impl Fetcher {
 }
 
 impl Fetcher {
+    /// POST of a form whose answer matters (a token endpoint's JSON): the
+    /// status and at most `max_bytes` of the body. No redirects followed.
+    pub async fn post_form_for_body(
+        &self,
+        url: &Url,
+        pairs: &[(&str, &str)],
+        max_bytes: usize,
+    ) -> Result<(StatusCode, Vec<u8>), FetchError> {
+        let url = without_fragment(url);
+        self.admit(&url).await?;
+        tracing::debug!(%url, "POST form for its answer");
+        let send = async {
+            let mut response = self
+                .inner
+                .client
+                .post(url)
+                .header(ACCEPT, HeaderValue::from_static("application/json"))
+                .form(pairs)
+                .send()
+                .await
+                .map_err(request_error)?;
+            let status = response.status();
+            let body = read_up_to(&mut response, max_bytes).await?;
+            Ok((status, body))
+        };
+        tokio::time::timeout(self.inner.limits.total_timeout, send)
+            .await
+            .unwrap_or(Err(FetchError::Timeout))
+    }
+
     /// POST of `body` with these headers (a WebSub content distribution),
     /// unsigned, no redirects followed; the outcome as for [`Fetcher::post_form`].
     pub async fn post_body(

@@ -55,9 +55,20 @@ pub enum SendOutcome {
 /// body is only read when the page is HTML (or says nothing about its type).
 /// Candidates that do not resolve to an http(s) URL are passed over.
 pub fn endpoint_from_page(final_url: &Url, headers: &HeaderMap, body: &[u8]) -> Option<Url> {
-    endpoint_from_link_headers(final_url, headers).or_else(|| {
+    rel_from_page(final_url, headers, body, WEBMENTION)
+}
+
+/// The same discovery for another relation (a Private Webmention source's
+/// `token_endpoint`).
+pub fn rel_from_page(
+    final_url: &Url,
+    headers: &HeaderMap,
+    body: &[u8],
+    relation: &str,
+) -> Option<Url> {
+    endpoint_from_link_headers(final_url, headers, relation).or_else(|| {
         is_html(headers)
-            .then(|| endpoint_from_html(final_url, body))
+            .then(|| endpoint_from_html(final_url, body, relation))
             .flatten()
     })
 }
@@ -89,15 +100,23 @@ pub async fn send(
     source: &Url,
     target: &Url,
 ) -> Result<SendOutcome, FetchError> {
+    send_with(fetcher, source, target, &[]).await
+}
+
+/// [`send`] with more form fields: a Private Webmention's `code` and
+/// `realm`.
+pub async fn send_with(
+    fetcher: &Fetcher,
+    source: &Url,
+    target: &Url,
+    extra: &[(&str, &str)],
+) -> Result<SendOutcome, FetchError> {
     let Some(endpoint) = discover(fetcher, target).await? else {
         return Ok(SendOutcome::NoEndpoint);
     };
-    let outcome = fetcher
-        .post_form(
-            &endpoint,
-            &[("source", source.as_str()), ("target", target.as_str())],
-        )
-        .await?;
+    let mut form = vec![("source", source.as_str()), ("target", target.as_str())];
+    form.extend_from_slice(extra);
+    let outcome = fetcher.post_form(&endpoint, &form).await?;
     tracing::debug!(%source, %target, %endpoint, status = %outcome.status, "webmention sent");
     Ok(if outcome.status.is_success() {
         SendOutcome::Sent {
@@ -126,12 +145,12 @@ pub fn resend_targets(before: &[Url], after: &[Url]) -> Vec<Url> {
     targets
 }
 
-fn endpoint_from_link_headers(final_url: &Url, headers: &HeaderMap) -> Option<Url> {
+fn endpoint_from_link_headers(final_url: &Url, headers: &HeaderMap, relation: &str) -> Option<Url> {
     headers
         .get_all(LINK)
         .iter()
         .flat_map(|value| link_header::parse(&String::from_utf8_lossy(value.as_bytes())))
-        .filter(|link| link.has_rel(WEBMENTION) && is_about(link, final_url))
+        .filter(|link| link.has_rel(relation) && is_about(link, final_url))
         .find_map(|link| endpoint_url(final_url, &link.target))
 }
 
@@ -142,8 +161,8 @@ fn is_about(link: &link_header::LinkValue, final_url: &Url) -> bool {
         .is_none_or(|anchor| final_url.join(anchor).is_ok_and(|url| url == *final_url))
 }
 
-fn endpoint_from_html(final_url: &Url, body: &[u8]) -> Option<Url> {
-    let found = html::scan(&String::from_utf8_lossy(body), WEBMENTION);
+fn endpoint_from_html(final_url: &Url, body: &[u8], relation: &str) -> Option<Url> {
+    let found = html::scan(&String::from_utf8_lossy(body), relation);
     let base = found
         .base
         .as_deref()
