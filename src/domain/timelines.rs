@@ -39,6 +39,84 @@ pub struct PostView {
     pub replies: i64,
     pub favourited: bool,
     pub reblogged: bool,
+    /// What the stored document says beyond the columns, read once.
+    pub facts: DocumentFacts,
+}
+
+/// A hashtag of a post: its name (without `#`) and link, when it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hashtag {
+    pub name: String,
+    pub href: Option<String>,
+}
+
+/// What a client shows of a post that only its stored document holds,
+/// parsed once per post.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocumentFacts {
+    /// `href`s of its Mention tags.
+    pub mentions: Vec<String>,
+    pub hashtags: Vec<Hashtag>,
+    /// The first language of its `contentMap`.
+    pub language: Option<String>,
+    /// Marked sensitive by its author.
+    pub sensitive: bool,
+    /// The public collection is in `to` (listed), not only in `cc`.
+    pub listed: bool,
+}
+
+impl DocumentFacts {
+    pub fn of(document: &str) -> Self {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(document) else {
+            return DocumentFacts::default();
+        };
+        let tags = match value.get("tag") {
+            Some(serde_json::Value::Array(tags)) => tags.iter().collect(),
+            Some(tag) => vec![tag],
+            None => Vec::new(),
+        };
+        let kind =
+            |t: &serde_json::Value| t.get("type").and_then(|k| k.as_str()).map(str::to_owned);
+        let text = |t: &serde_json::Value, key: &str| {
+            t.get(key).and_then(|h| h.as_str()).map(str::to_owned)
+        };
+        DocumentFacts {
+            mentions: tags
+                .iter()
+                .filter(|t| kind(t).as_deref() == Some("Mention"))
+                .filter_map(|t| text(t, "href"))
+                .collect(),
+            hashtags: tags
+                .iter()
+                .filter(|t| kind(t).as_deref() == Some("Hashtag"))
+                .filter_map(|t| {
+                    Some(Hashtag {
+                        name: text(t, "name")?.trim_start_matches('#').to_owned(),
+                        href: text(t, "href"),
+                    })
+                })
+                .collect(),
+            language: value
+                .get("contentMap")
+                .and_then(|m| m.as_object())
+                .and_then(|m| m.keys().next().cloned()),
+            sensitive: value
+                .get("sensitive")
+                .and_then(|s| s.as_bool())
+                .unwrap_or(false),
+            listed: value.get("to").is_some_and(lists_public),
+        }
+    }
+}
+
+fn lists_public(to: &serde_json::Value) -> bool {
+    match to {
+        serde_json::Value::String(s) => super::audience::is_public_address(s),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .any(|i| i.as_str().is_some_and(super::audience::is_public_address)),
+        _ => false,
+    }
 }
 
 /// A notification: an inbox item that concerns its owner.
@@ -107,21 +185,6 @@ fn viewer_sees(post: &Post, author: &Account, viewer: Option<&Account>, follows:
     may_see(post.visibility, &post.addressees, &author.actor_url, viewer)
 }
 
-fn mention_hrefs(document: &str) -> Vec<String> {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(document) else {
-        return Vec::new();
-    };
-    let tags = match value.get("tag") {
-        Some(serde_json::Value::Array(tags)) => tags.clone(),
-        Some(tag) => vec![tag.clone()],
-        None => Vec::new(),
-    };
-    tags.iter()
-        .filter(|t| t.get("type").and_then(|t| t.as_str()) == Some("Mention"))
-        .filter_map(|t| t.get("href").and_then(|h| h.as_str()).map(str::to_owned))
-        .collect()
-}
-
 fn account_views(
     conn: &mut AnyConnection,
     ids: &[i64],
@@ -164,11 +227,11 @@ fn complete(
                 .then_some((row, post, author))
         })
         .collect();
-    let hrefs: Vec<Vec<String>> = visible
+    let facts: Vec<DocumentFacts> = visible
         .iter()
-        .map(|(_, post, _)| mention_hrefs(&post.document))
+        .map(|(_, post, _)| DocumentFacts::of(&post.document))
         .collect();
-    let all_hrefs: Vec<String> = hrefs.iter().flatten().cloned().collect();
+    let all_hrefs: Vec<String> = facts.iter().flat_map(|f| f.mentions.clone()).collect();
     let mentioned: HashMap<String, Account> = if all_hrefs.is_empty() {
         HashMap::new()
     } else {
@@ -180,8 +243,8 @@ fn complete(
     };
     Ok(visible
         .into_iter()
-        .zip(hrefs)
-        .map(|((row, post, account), hrefs)| PostView {
+        .zip(facts)
+        .map(|((row, post, account), facts)| PostView {
             id: row.object.id,
             author: AccountView {
                 account,
@@ -190,7 +253,8 @@ fn complete(
                 statuses: row.author_statuses,
             },
             parent: row.parent_id.zip(row.parent_author_id),
-            mentions: hrefs
+            mentions: facts
+                .mentions
                 .iter()
                 .filter_map(|h| mentioned.get(h).cloned())
                 .collect(),
@@ -199,6 +263,7 @@ fn complete(
             replies: row.replies,
             favourited: row.favourited,
             reblogged: row.reblogged,
+            facts,
             post,
         })
         .collect())
@@ -249,17 +314,10 @@ pub async fn public(
 /// Whether a public post is listed (the public collection in `to`), not
 /// unlisted (only in `cc`).
 pub fn public_in_to(document: &str) -> bool {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(document) else {
-        return false;
-    };
-    let listed = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => super::audience::is_public_address(s),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .any(|i| i.as_str().is_some_and(super::audience::is_public_address)),
-        _ => false,
-    };
-    value.get("to").is_some_and(listed)
+    serde_json::from_str::<serde_json::Value>(document)
+        .ok()
+        .and_then(|value| value.get("to").map(lists_public))
+        .unwrap_or(false)
 }
 
 /// An account's posts as `viewer` may see them.
@@ -907,4 +965,42 @@ pub async fn own_block_id(
     store
         .run(move |conn| Ok(rows::block_ap_id(conn, me_id, blocked_id)?))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_is_read_once_for_everything_a_client_shows() {
+        let facts = DocumentFacts::of(
+            r##"{"to": "https://www.w3.org/ns/activitystreams#Public",
+                "contentMap": {"de": "<p>Hallo</p>"}, "sensitive": true,
+                "tag": [{"type": "Mention", "href": "https://b.example/users/bob"},
+                        {"type": "Hashtag", "name": "#Rivers", "href": "https://b.example/tags/rivers"},
+                        {"type": "Hashtag", "name": "deltas"}]}"##,
+        );
+        assert_eq!(facts.mentions, ["https://b.example/users/bob"]);
+        assert_eq!(
+            facts.hashtags,
+            [
+                Hashtag {
+                    name: "Rivers".into(),
+                    href: Some("https://b.example/tags/rivers".into())
+                },
+                Hashtag {
+                    name: "deltas".into(),
+                    href: None
+                }
+            ]
+        );
+        assert_eq!(facts.language.as_deref(), Some("de"));
+        assert!(facts.sensitive && facts.listed);
+        let unlisted = DocumentFacts::of(
+            r#"{"to": [], "cc": ["as:Public"], "tag": {"type": "Mention", "href": "x"}}"#,
+        );
+        assert!(!unlisted.listed);
+        assert_eq!(unlisted.mentions, ["x"]);
+        assert_eq!(DocumentFacts::of("not json"), DocumentFacts::default());
+    }
 }

@@ -1,8 +1,10 @@
 //! Converters from domain views to Mastodon entities, one per direction
 //! (`account_to_mastodon`, `post_to_status`, …). Pure.
 
+use std::sync::LazyLock;
+
 use chrono::NaiveDateTime;
-use serde_json::Value;
+use chrono::format::{Item, StrftimeItems};
 
 use super::entities::{
     Account, AccountSource, Conversation, Mention, Notification, Relationship, Status, Tag,
@@ -18,9 +20,17 @@ use crate::urls::Urls;
 /// The path of the default avatar (and header) image.
 pub const DEFAULT_AVATAR_PATH: &str = "/static/avatar.png";
 
-/// Mastodon's timestamp form: RFC 3339 in UTC with milliseconds.
+/// Mastodon's timestamp form, parsed once: RFC 3339 in UTC with
+/// milliseconds.
+static TIMESTAMP_FORM: LazyLock<Vec<Item<'static>>> = LazyLock::new(|| {
+    StrftimeItems::new("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .parse_to_owned()
+        .unwrap_or_default()
+});
+
+/// A time as Mastodon writes it.
 pub fn timestamp(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    at.format_with_items(TIMESTAMP_FORM.iter()).to_string()
 }
 
 fn escape(text: &str) -> String {
@@ -107,40 +117,28 @@ pub fn visibility_to_mastodon(visibility: Visibility, document: &str) -> &'stati
     }
 }
 
-fn tags_of(document: &Value) -> Vec<Value> {
-    match document.get("tag") {
-        Some(Value::Array(tags)) => tags.clone(),
-        Some(tag @ Value::Object(_)) => vec![tag.clone()],
-        _ => Vec::new(),
-    }
-}
-
 pub fn post_to_status(view: &PostView, urls: &Urls) -> Status {
     let post = &view.post;
-    let document: Value = serde_json::from_str(&post.document).unwrap_or(Value::Null);
-    let tags = tags_of(&document)
+    let facts = &view.facts;
+    let tags = facts
+        .hashtags
         .iter()
-        .filter(|t| t.get("type").and_then(Value::as_str) == Some("Hashtag"))
-        .filter_map(|t| {
-            let name = t.get("name")?.as_str()?.trim_start_matches('#').to_owned();
-            let url = t
-                .get("href")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .unwrap_or_else(|| urls.path(&format!("/tags/{}", name.to_lowercase())));
-            Some(Tag { name, url })
+        .map(|tag| Tag {
+            name: tag.name.clone(),
+            url: tag
+                .href
+                .clone()
+                .unwrap_or_else(|| urls.path(&format!("/tags/{}", tag.name.to_lowercase()))),
         })
         .collect();
-    let language = document
-        .get("contentMap")
-        .and_then(Value::as_object)
-        .and_then(|map| map.keys().next().cloned());
     let spoiler_text = post.summary.clone().unwrap_or_default();
-    let sensitive = document
-        .get("sensitive")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-        || !spoiler_text.is_empty();
+    let sensitive = facts.sensitive || !spoiler_text.is_empty();
+    let visibility = match post.visibility {
+        Visibility::Public if facts.listed => "public",
+        Visibility::Public => "unlisted",
+        Visibility::Followers => "private",
+        Visibility::Direct => "direct",
+    };
     Status {
         id: view.id.to_string(),
         uri: post.ap_id.clone(),
@@ -150,7 +148,7 @@ pub fn post_to_status(view: &PostView, urls: &Urls) -> Status {
         text: None,
         created_at: timestamp(post.published),
         edited_at: post.updated.map(timestamp),
-        visibility: visibility_to_mastodon(post.visibility, &post.document),
+        visibility,
         sensitive,
         spoiler_text,
         media_attachments: Vec::new(),
@@ -173,7 +171,7 @@ pub fn post_to_status(view: &PostView, urls: &Urls) -> Status {
         in_reply_to_account_id: view.parent.map(|(_, author)| author.to_string()),
         reblog: None,
         application: None,
-        language,
+        language: facts.language.clone(),
         favourited: view.favourited,
         reblogged: view.reblogged,
         muted: false,
