@@ -113,7 +113,7 @@ pub async fn authenticate(
     let token_hash = hash_token(token);
     store
         .run(move |conn| {
-            let Some(row) = rows::find_by_hash(conn, &token_hash)? else {
+            let Some((row, account)) = rows::find_with_account(conn, &token_hash)? else {
                 return Ok(Err(TokenError::Unknown));
             };
             if row.revoked_at.is_some() {
@@ -125,13 +125,11 @@ pub async fn authenticate(
             {
                 return Ok(Err(TokenError::Expired));
             }
-            let account = account_rows::find(conn, row.account_id)?
-                .map(super::accounts::row_to_account)
-                .ok_or(TokenError::Unknown)
-                .and_then(|account| match account.is_hidden() {
-                    true => Err(TokenError::Suspended),
-                    false => Ok(account),
-                });
+            let account = super::accounts::row_to_account(account);
+            let account = match account.is_hidden() {
+                true => Err(TokenError::Suspended),
+                false => Ok(account),
+            };
             Ok(account.map(|account| Authenticated {
                 account,
                 scopes: Scopes::parse(&row.scopes),

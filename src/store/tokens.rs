@@ -49,6 +49,24 @@ pub fn find_by_hash(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<O
         .optional()
 }
 
+/// The token row with this hash and the account it was issued to, in one
+/// statement (every authenticated request asks this).
+pub fn find_with_account(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+) -> QueryResult<Option<(TokenRow, super::accounts::AccountRow)>> {
+    use super::schema::accounts;
+    tokens::table
+        .inner_join(accounts::table)
+        .filter(tokens::token_hash.eq(token_hash))
+        .select((
+            TokenRow::as_select(),
+            super::accounts::AccountRow::as_select(),
+        ))
+        .first(conn)
+        .optional()
+}
+
 /// Revokes the token with this hash; returns how many were revoked.
 pub fn revoke_by_hash(
     conn: &mut AnyConnection,
