@@ -151,6 +151,7 @@ pub fn workers(state: &AppState) -> Workers {
         lease: config.job_lease,
         job_timeout: config.job_timeout,
         max_crashes: i32::try_from(config.job_max_crashes).unwrap_or(i32::MAX),
+        keep_done: config.job_keep_done,
         ..QueueSettings::default()
     };
     let metrics = state.fed.metrics.clone();
