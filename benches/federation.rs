@@ -29,9 +29,9 @@
 //! 5. Memory over repeated fan-outs (`-- rounds`, not in a default run):
 //!    the fan-out of part 3 run `ROUNDS` times in one process, each on a
 //!    fresh database, printing its rate (and ratio to openssl's sign/s when
-//!    `crypto` runs too), the RSS before it and its peak RSS: with the
-//!    allocator the binary uses (mimalloc), or glibc's malloc when
-//!    `ESTUARY_BENCH_SYSTEM_MALLOC` is set, to compare the two in one go.
+//!    `crypto` runs too), the RSS before it and its peak RSS: with malloc
+//!    set up as the binary sets it (one glibc arena), or with glibc's
+//!    default arenas when `ESTUARY_BENCH_DEFAULT_MALLOC` is set.
 //!
 //! Run with `cargo bench --bench federation` (release profile); add
 //! `-- crypto`, `-- fanout`, `-- room`, `-- ingest` or `-- rounds` to run one part. Load generator,
@@ -105,75 +105,13 @@ const ROOM_INSTANCES: usize = 100;
 /// A fan-out run that has not reached every shared inbox by then failed.
 const FAN_OUT_TIME_LIMIT: Duration = Duration::from_secs(60);
 
-/// The allocator of the `estuary` binary (mimalloc), or glibc's malloc when
-/// `ESTUARY_BENCH_SYSTEM_MALLOC` is set: decided at the first allocation
-/// (reading the variable allocates nothing) and never changed after.
-struct BenchAllocator;
-
-static SYSTEM_MALLOC: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
-
-unsafe extern "C" {
-    fn getenv(name: *const std::ffi::c_char) -> *const std::ffi::c_char;
-}
-
-impl BenchAllocator {
-    fn system() -> bool {
-        match SYSTEM_MALLOC.load(Ordering::Relaxed) {
-            1 => false,
-            2 => true,
-            _ => {
-                // SAFETY: a NUL-terminated name; the result is only compared to null.
-                let set = !unsafe { getenv(c"ESTUARY_BENCH_SYSTEM_MALLOC".as_ptr()) }.is_null();
-                SYSTEM_MALLOC.store(if set { 2 } else { 1 }, Ordering::Relaxed);
-                set
-            }
-        }
-    }
-}
-
-// SAFETY: every call goes to one of two allocators, the same one for the
-// whole run, so memory is always freed by the allocator that gave it.
-unsafe impl std::alloc::GlobalAlloc for BenchAllocator {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if Self::system() {
-            unsafe { std::alloc::System.alloc(layout) }
-        } else {
-            unsafe { mimalloc::MiMalloc.alloc(layout) }
-        }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        if Self::system() {
-            unsafe { std::alloc::System.dealloc(ptr, layout) }
-        } else {
-            unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
-        }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if Self::system() {
-            unsafe { std::alloc::System.alloc_zeroed(layout) }
-        } else {
-            unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
-        }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        if Self::system() {
-            unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
-        } else {
-            unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
-        }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: BenchAllocator = BenchAllocator;
-
 /// Fan-outs run one after another by `-- rounds`.
 const ROUNDS: usize = 6;
 
 fn main() {
+    if std::env::var_os("ESTUARY_BENCH_DEFAULT_MALLOC").is_none() {
+        estuary::server::limit_malloc_arenas();
+    }
     // `cargo bench --bench federation -- ingest` runs one part (`crypto`,
     // `ingest`, `fanout`, `room`); cargo's own `--bench` flag is ignored.
     let parts: Vec<String> = std::env::args()
@@ -231,10 +169,10 @@ fn main() {
 /// Part 5: the same fan-out `ROUNDS` times in this process, and how its
 /// memory moves from round to round.
 fn report_rounds(runtime: &tokio::runtime::Runtime, sink: &Sink, ref_sign: Option<f64>) {
-    let allocator = if BenchAllocator::system() {
-        "glibc malloc (ESTUARY_BENCH_SYSTEM_MALLOC)"
+    let allocator = if std::env::var_os("ESTUARY_BENCH_DEFAULT_MALLOC").is_some() {
+        "glibc malloc, default arenas (ESTUARY_BENCH_DEFAULT_MALLOC)"
     } else {
-        "mimalloc (as the estuary binary)"
+        "glibc malloc as the binary sets it (one arena unless MALLOC_ARENA_MAX)"
     };
     println!();
     println!(

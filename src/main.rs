@@ -10,13 +10,8 @@ use estuary::cli::{self, Cli};
 use estuary::config::{Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc instead of glibc's malloc: glibc's per-thread arenas keep the
-/// freed memory of each fan-out, so peak memory crept up by about 20 MB per
-/// 10,000 deliveries; mimalloc returns it (see `cargo bench --bench federation`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
+    estuary::server::limit_malloc_arenas();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error)
