@@ -26,8 +26,15 @@
 //!    sign/s, with the default and a raised host cap, and the peak RSS; and
 //!    when each job was queued and done.
 //!
+//! 5. Memory over repeated fan-outs (`-- rounds`, not in a default run):
+//!    the fan-out of part 3 run `ROUNDS` times in one process, each on a
+//!    fresh database, printing its rate (and ratio to openssl's sign/s when
+//!    `crypto` runs too), the RSS before it and its peak RSS: with malloc
+//!    set up as the binary sets it (one glibc arena), or with glibc's
+//!    default arenas when `ESTUARY_BENCH_DEFAULT_MALLOC` is set.
+//!
 //! Run with `cargo bench --bench federation` (release profile); add
-//! `-- crypto`, `-- fanout`, `-- room` or `-- ingest` to run one part. Load generator,
+//! `-- crypto`, `-- fanout`, `-- room`, `-- ingest` or `-- rounds` to run one part. Load generator,
 //! servers and sink all run in this process on loopback and share the
 //! machine's cores; a whole run takes under two minutes on two cores.
 //! `ESTUARY_DB_POOL_SIZE` and `ESTUARY_DELIVERY_CONCURRENCY`, when set in
@@ -98,7 +105,13 @@ const ROOM_INSTANCES: usize = 100;
 /// A fan-out run that has not reached every shared inbox by then failed.
 const FAN_OUT_TIME_LIMIT: Duration = Duration::from_secs(60);
 
+/// Fan-outs run one after another by `-- rounds`.
+const ROUNDS: usize = 6;
+
 fn main() {
+    if std::env::var_os("ESTUARY_BENCH_DEFAULT_MALLOC").is_none() {
+        estuary::server::limit_malloc_arenas();
+    }
     // `cargo bench --bench federation -- ingest` runs one part (`crypto`,
     // `ingest`, `fanout`, `room`); cargo's own `--bench` flag is ignored.
     let parts: Vec<String> = std::env::args()
@@ -106,6 +119,7 @@ fn main() {
         .filter(|arg| !arg.starts_with('-'))
         .collect();
     let wanted = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+    let rounds = parts.iter().any(|p| p == "rounds");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -146,6 +160,40 @@ fn main() {
         results.ingest = Some(runtime.block_on(ingest()));
     }
     report(cores, &results);
+    if rounds {
+        let sink = sink.get_or_insert_with(|| runtime.block_on(Sink::start()));
+        report_rounds(&runtime, sink, results.reference.map(|r| r.sign));
+    }
+}
+
+/// Part 5: the same fan-out `ROUNDS` times in this process, and how its
+/// memory moves from round to round.
+fn report_rounds(runtime: &tokio::runtime::Runtime, sink: &Sink, ref_sign: Option<f64>) {
+    let allocator = if std::env::var_os("ESTUARY_BENCH_DEFAULT_MALLOC").is_some() {
+        "glibc malloc, default arenas (ESTUARY_BENCH_DEFAULT_MALLOC)"
+    } else {
+        "glibc malloc as the binary sets it (one arena unless MALLOC_ARENA_MAX)"
+    };
+    println!();
+    println!(
+        "repeated fan-outs ({}), {ROUNDS} rounds, allocator: {allocator}",
+        Scenario::Followers.describe()
+    );
+    println!("  round | deliveries/s | of openssl sign/s | RSS before | peak RSS");
+    for round in 1..=ROUNDS {
+        eprintln!("fan-out round {round} of {ROUNDS} …");
+        let run = runtime.block_on(fan_out(sink, Scenario::Followers, None));
+        let rate = run.rate().unwrap_or(0.0);
+        let ratio = ref_sign.map_or("n/a".to_owned(), |sign| {
+            format!("{:.1} %", 100.0 * rate / sign)
+        });
+        let mib = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.0} MiB"));
+        println!(
+            "  {round:>5} | {rate:>12.0} | {ratio:>17} | {:>10} | {:>8}",
+            mib(run.rss_before),
+            mib(run.peak_rss)
+        );
+    }
 }
 
 /// What a run measured; parts not run are empty.

@@ -29,6 +29,7 @@ pub const ENV_VARS: &[&str] = &[
     "ESTUARY_PARSE_TIMEOUT_SECS",
     "ESTUARY_JOB_TIMEOUT_SECS",
     "ESTUARY_JOB_MAX_CRASHES",
+    "ESTUARY_JOB_KEEP_DONE_SECS",
     "ESTUARY_LOGIN_CONCURRENCY",
     "ESTUARY_LOGIN_MAX_FAILURES",
     "ESTUARY_WEBMENTION_QUEUE_MAX",
@@ -51,7 +52,7 @@ pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_DB_POOL_SIZE: u32 = 10;
 pub const DEFAULT_DELIVERY_CONCURRENCY: usize = 32;
 pub const DEFAULT_DELIVERY_HOST_CAP: u32 = 8;
-pub const DEFAULT_JOB_LEASE_SECS: u64 = 120;
+pub const DEFAULT_JOB_LEASE_SECS: u64 = 30;
 pub const DEFAULT_FETCH_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_FETCH_MAX_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_WEBMENTION_RATE_PER_MINUTE: u32 = 60;
@@ -60,6 +61,7 @@ pub const DEFAULT_MF2_MAX_ITEMS: usize = 5_000;
 pub const DEFAULT_PARSE_TIMEOUT_SECS: u64 = 5;
 pub const DEFAULT_JOB_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_JOB_MAX_CRASHES: u32 = 3;
+pub const DEFAULT_JOB_KEEP_DONE_SECS: u64 = 3_600;
 pub const DEFAULT_LOGIN_CONCURRENCY: usize = 2;
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
 pub const DEFAULT_WEBMENTION_QUEUE_MAX: u32 = 1_000;
@@ -99,10 +101,12 @@ pub struct Config {
     pub mf2_max_items: usize,
     /// Time allowed to parse one foreign page for microformats.
     pub parse_timeout: Duration,
-    /// Time allowed for one run of a queued job (must be shorter than the lease).
+    /// Time allowed for one run of a queued job (its lease is renewed meanwhile).
     pub job_timeout: Duration,
     /// Runs of one job that may time out or lose their lease (a crash) before it is dead.
     pub job_max_crashes: u32,
+    /// How long finished jobs stay in the queue before they are pruned.
+    pub job_keep_done: Duration,
     /// Password checks (argon2, about 19 MiB each) run at once by one process; more wait.
     pub login_concurrency: usize,
     /// Failed logins allowed per account and per client address in 15 minutes (more get 429).
@@ -170,6 +174,7 @@ struct FileSettings {
     parse_timeout_secs: Option<u64>,
     job_timeout_secs: Option<u64>,
     job_max_crashes: Option<u32>,
+    job_keep_done_secs: Option<u64>,
     login_concurrency: Option<usize>,
     login_max_failures: Option<u32>,
     webmention_queue_max: Option<u32>,
@@ -291,18 +296,24 @@ impl Config {
             file.parse_timeout_secs,
             DEFAULT_PARSE_TIMEOUT_SECS,
         )?;
-        // Unless set, the job time limit fits inside a shorter lease.
+        // Leases are renewed while a job runs: the time limit may exceed one.
         let job_timeout_secs = number(
             &var,
             "ESTUARY_JOB_TIMEOUT_SECS",
             file.job_timeout_secs,
-            DEFAULT_JOB_TIMEOUT_SECS.min(job_lease_secs.saturating_sub(1).max(1)),
+            DEFAULT_JOB_TIMEOUT_SECS,
         )?;
         let job_max_crashes = number(
             &var,
             "ESTUARY_JOB_MAX_CRASHES",
             file.job_max_crashes,
             DEFAULT_JOB_MAX_CRASHES,
+        )?;
+        let job_keep_done_secs = number(
+            &var,
+            "ESTUARY_JOB_KEEP_DONE_SECS",
+            file.job_keep_done_secs,
+            DEFAULT_JOB_KEEP_DONE_SECS,
         )?;
         let login_concurrency = number(
             &var,
@@ -332,14 +343,6 @@ impl Config {
             Some(text) => parse_bool("ESTUARY_METRICS", &text)?,
             None => file.metrics.unwrap_or(false),
         };
-        if job_timeout_secs >= job_lease_secs && job_lease_secs > 1 {
-            return Err(ConfigError::Invalid {
-                name: "ESTUARY_JOB_TIMEOUT_SECS",
-                message: format!(
-                    "{job_timeout_secs} must be shorter than ESTUARY_JOB_LEASE_SECS ({job_lease_secs})"
-                ),
-            });
-        }
         let text =
             |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let instance_name = text(pick("ESTUARY_INSTANCE_NAME", file.instance_name))
@@ -368,6 +371,7 @@ impl Config {
             parse_timeout: Duration::from_secs(parse_timeout_secs),
             job_timeout: Duration::from_secs(job_timeout_secs),
             job_max_crashes,
+            job_keep_done: Duration::from_secs(job_keep_done_secs),
             login_concurrency,
             login_max_failures,
             webmention_queue_max,

@@ -545,3 +545,49 @@ async fn a_rotated_key_is_fetched_again_once() {
     let third = create(&p.b, "bob", &[p.a.url("/users/alice")], "<p>stale</p>");
     assert_eq!(post(&inbox, &third, &bob).await.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_signed_with_an_unknown_key_fetches_it_once() {
+    let a = TestServer::start().await;
+    a.add_user("alice").await;
+    let sink = common::sink::Sink::start(0).await;
+    let signer = sink.signer(7);
+    let inbox = a.url("/users/alice/inbox");
+    let mut posts = Vec::new();
+    for n in 0..24 {
+        let actor = sink.actor_url(7);
+        let activity = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{actor}/activities/{n}"),
+            "type": "Create",
+            "actor": actor,
+            "to": [a.url("/users/alice")],
+            "object": {
+                "id": format!("{actor}/objects/{n}"),
+                "type": "Note",
+                "attributedTo": actor,
+                "content": "<p>hello</p>",
+                "to": [a.url("/users/alice")],
+                "tag": [{"type": "Mention", "href": a.url("/users/alice")}],
+            }
+        });
+        let body = serde_json::to_vec(&activity).unwrap();
+        let headers = signed_post_headers(&inbox, &body, &signer, Utc::now());
+        let inbox = inbox.clone();
+        posts.push(tokio::spawn(async move {
+            post_with(&inbox, headers, body).await
+        }));
+    }
+    for post in posts {
+        assert_eq!(post.await.unwrap().status(), 202);
+    }
+    let fetches = sink
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /actors/7"))
+        .count();
+    assert_eq!(
+        fetches, 1,
+        "one fetch of the key's actor for 24 requests at once"
+    );
+}

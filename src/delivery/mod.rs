@@ -6,18 +6,18 @@ pub mod activitypub;
 pub mod admin;
 pub mod backoff;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde::Serialize;
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::store::jobs::{self, JobRow};
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 
 /// A claimed job, as a handler sees it.
 #[derive(Debug, Clone)]
@@ -59,15 +59,21 @@ pub struct QueueSettings {
     /// Jobs running at once against one host, across all processes.
     pub host_cap: i64,
     /// How long a claim lasts before another process may take the job over.
+    /// The holding process renews it every third of this while the job
+    /// runs, so it bounds how long a dead process's jobs wait, not how long
+    /// a job may run.
     pub lease: Duration,
     /// How often an idle worker looks for work.
     pub poll_interval: Duration,
     /// Longest one run of a job may take; it is then abandoned and counts
-    /// as a crash. Shorter than `lease`, so no other process takes the job
-    /// over while it still runs here.
+    /// as a crash.
     pub job_timeout: Duration,
     /// Crashes (lost leases and timeouts) after which a job is dead.
     pub max_crashes: i32,
+    /// How long finished jobs are kept before they are pruned.
+    pub keep_done: Duration,
+    /// How often finished jobs are pruned.
+    pub prune_interval: Duration,
 }
 
 impl Default for QueueSettings {
@@ -75,10 +81,12 @@ impl Default for QueueSettings {
         QueueSettings {
             concurrency: 32,
             host_cap: 8,
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(30),
             poll_interval: Duration::from_millis(250),
             job_timeout: Duration::from_secs(60),
             max_crashes: 3,
+            keep_done: Duration::from_secs(3600),
+            prune_interval: Duration::from_secs(60),
         }
     }
 }
@@ -119,6 +127,11 @@ pub async fn stats(store: &Store) -> Result<QueueStats, StoreError> {
 /// Called after each finished delivery attempt (metrics).
 pub type OutcomeHook = Arc<dyn Fn(&str, &JobOutcome) + Send + Sync>;
 
+/// Finished jobs deleted per statement when pruning.
+const PRUNE_BATCH: i64 = 5_000;
+/// Tries at recording an outcome before the job is left to its lease.
+const RECORD_TRIES: u32 = 12;
+
 /// The worker pool of one process.
 pub struct Workers {
     store: Store,
@@ -126,6 +139,18 @@ pub struct Workers {
     settings: QueueSettings,
     wake: Arc<Notify>,
     on_outcome: Option<OutcomeHook>,
+    /// Names this process on the leases it holds.
+    holder: String,
+    /// Jobs claimed by this process whose outcome is not recorded yet:
+    /// their leases are renewed.
+    in_flight: Mutex<HashSet<i64>>,
+}
+
+/// A name for this process's leases, unique among processes.
+fn lease_holder() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = openssl::rand::rand_bytes(&mut bytes);
+    format!("{}-{:016x}", std::process::id(), u64::from_le_bytes(bytes))
 }
 
 impl Workers {
@@ -136,7 +161,14 @@ impl Workers {
             settings,
             wake,
             on_outcome: None,
+            holder: lease_holder(),
+            in_flight: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// The name this process's leases carry.
+    pub fn holder(&self) -> &str {
+        &self.holder
     }
 
     pub fn handle(mut self, kind: &str, handler: Arc<dyn JobHandler>) -> Self {
@@ -154,9 +186,18 @@ impl Workers {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
         let this = Arc::new(self);
+        if this.store.backend() == Backend::Sqlite {
+            this.release_dead_leases().await;
+        }
+        let renewer = tokio::spawn(this.clone().renew_leases());
+        let mut pruned_at: Option<Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if pruned_at.is_none_or(|at| at.elapsed() >= this.settings.prune_interval) {
+                pruned_at = Some(Instant::now());
+                tokio::spawn(this.clone().prune());
             }
             let free = slots.available_permits();
             let claimed = if free == 0 {
@@ -182,6 +223,10 @@ impl Workers {
                 }
                 continue;
             }
+            this.in_flight
+                .lock()
+                .expect("in-flight lock")
+                .extend(claimed.iter().map(|row| row.id));
             for row in claimed {
                 let permit = slots.clone().acquire_owned().await.expect("semaphore open");
                 let this = this.clone();
@@ -195,12 +240,110 @@ impl Workers {
         }
         // Wait for the jobs in flight.
         let _ = slots.acquire_many(this.settings.concurrency as u32).await;
+        renewer.abort();
+    }
+
+    /// On SQLite one process owns the database: every lease found at start
+    /// belongs to a process that died, so they all end now instead of
+    /// holding their hosts' slots until they expire.
+    async fn release_dead_leases(&self) {
+        let released: Result<usize, StoreError> = self
+            .store
+            .run(|conn| Ok(jobs::expire_all_leases(conn, Utc::now().naive_utc())?))
+            .await;
+        match released {
+            Ok(0) => {}
+            Ok(count) => tracing::warn!(jobs = count, "released the leases of a process that died"),
+            Err(error) => tracing::warn!(%error, "releasing leases at start failed"),
+        }
+    }
+
+    /// Renews the leases of this process's jobs in flight every third of a
+    /// lease, for as long as the pool runs.
+    async fn renew_leases(self: Arc<Self>) {
+        let every = (self.settings.lease / 3).max(Duration::from_millis(100));
+        let lease = chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
+        loop {
+            tokio::time::sleep(every).await;
+            let ids: Vec<i64> = self
+                .in_flight
+                .lock()
+                .expect("in-flight lock")
+                .iter()
+                .copied()
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let holder = self.holder.clone();
+            let renewed: Result<usize, StoreError> = self
+                .store
+                .run(move |conn| {
+                    Ok(jobs::renew(
+                        conn,
+                        &holder,
+                        &ids,
+                        Utc::now().naive_utc() + lease,
+                    )?)
+                })
+                .await;
+            if let Err(error) = renewed {
+                tracing::warn!(%error, "renewing job leases failed");
+            }
+        }
+    }
+
+    /// Deletes finished jobs older than `keep_done`, a batch at a time.
+    async fn prune(self: Arc<Self>) {
+        let keep = chrono::Duration::from_std(self.settings.keep_done).unwrap_or_default();
+        loop {
+            let pruned: Result<usize, StoreError> = self
+                .store
+                .run(move |conn| {
+                    let before = Utc::now().naive_utc() - keep;
+                    Ok(jobs::prune_done(conn, before, PRUNE_BATCH)?)
+                })
+                .await;
+            match pruned {
+                Ok(count) if count as i64 == PRUNE_BATCH => continue,
+                Ok(0) => {}
+                Ok(count) => tracing::debug!(jobs = count, "pruned finished jobs"),
+                Err(error) => tracing::warn!(%error, "pruning finished jobs failed"),
+            }
+            break;
+        }
+    }
+
+    /// Runs `work` until it succeeds, waiting a little longer after each
+    /// failure (a busy database), at most `RECORD_TRIES` times. The job's
+    /// lease is renewed meanwhile, so nobody runs it again.
+    async fn record_with_retries<F>(&self, id: i64, what: &str, work: F)
+    where
+        F: Fn(&mut crate::store::AnyConnection) -> Result<(), StoreError> + Clone + Send + 'static,
+    {
+        let mut pause = Duration::from_millis(50);
+        for attempt in 1..=RECORD_TRIES {
+            let work = work.clone();
+            match self.store.run(move |conn| work(conn)).await {
+                Ok(()) => return,
+                Err(error) if attempt < RECORD_TRIES => {
+                    tracing::warn!(job = id, attempt, %error, "recording {what} failed; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(error) => {
+                    // The lease expires and another attempt happens: at least once.
+                    tracing::error!(job = id, %error, "recording {what} failed; the job's lease will expire");
+                }
+            }
+        }
     }
 
     async fn claim(&self, limit: usize) -> Result<Vec<JobRow>, StoreError> {
         let lease = chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
         let host_cap = self.settings.host_cap;
         let max_crashes = self.settings.max_crashes;
+        let holder = self.holder.clone();
         self.store
             .run(move |conn| {
                 let now = Utc::now().naive_utc();
@@ -212,12 +355,25 @@ impl Workers {
                         "jobs whose runs keep crashing or hanging are dead"
                     );
                 }
-                Ok(jobs::claim(conn, now, now + lease, limit as i64, host_cap)?)
+                Ok(jobs::claim(
+                    conn,
+                    &holder,
+                    now,
+                    now + lease,
+                    limit as i64,
+                    host_cap,
+                )?)
             })
             .await
     }
 
     async fn run_one(&self, row: JobRow) {
+        let id = row.id;
+        self.run_and_record(row).await;
+        self.in_flight.lock().expect("in-flight lock").remove(&id);
+    }
+
+    async fn run_and_record(&self, row: JobRow) {
         let job = Job {
             id: row.id,
             kind: row.kind.clone(),
@@ -243,10 +399,7 @@ impl Workers {
         if let Some(hook) = &self.on_outcome {
             hook(&row.kind, &outcome);
         }
-        if let Err(error) = self.record(&job, &outcome).await {
-            // The lease expires and another attempt happens: at least once.
-            tracing::error!(job = job.id, %error, "recording a job outcome failed");
-        }
+        self.record(&job, &outcome).await;
     }
 
     /// A run went over the time limit: retry later, or bury the job once it
@@ -263,22 +416,18 @@ impl Workers {
                 },
             );
         }
-        let recorded: Result<usize, StoreError> = self
-            .store
-            .run(move |conn| {
-                let now = Utc::now().naive_utc();
-                let delay = backoff::next_delay(attempts, backoff::random_jitter(), None)
-                    .unwrap_or_default();
-                let run_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                Ok(jobs::time_out(conn, id, max_crashes, run_at, now)?)
-            })
-            .await;
-        if let Err(error) = recorded {
-            tracing::error!(job = id, %error, "recording a job timeout failed");
-        }
+        let delay =
+            backoff::next_delay(attempts, backoff::random_jitter(), None).unwrap_or_default();
+        self.record_with_retries(id, "a job timeout", move |conn| {
+            let now = Utc::now().naive_utc();
+            let run_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+            jobs::time_out(conn, id, max_crashes, run_at, now)?;
+            Ok(())
+        })
+        .await;
     }
 
-    async fn record(&self, job: &Job, outcome: &JobOutcome) -> Result<(), StoreError> {
+    async fn record(&self, job: &Job, outcome: &JobOutcome) {
         let (id, attempts, outcome) = (job.id, job.attempts + 1, outcome.clone());
         match &outcome {
             JobOutcome::Done => {}
@@ -286,25 +435,27 @@ impl Workers {
                 tracing::info!(job = id, kind = %job.kind, attempts, %error, "job failed");
             }
         }
-        self.store
-            .run(move |conn| {
-                let now = Utc::now().naive_utc();
-                match outcome {
-                    JobOutcome::Done => jobs::complete(conn, id, now)?,
-                    JobOutcome::Fail { error } => jobs::bury(conn, id, attempts, &error, now)?,
-                    JobOutcome::Retry { error, retry_after } => {
-                        match backoff::next_delay(attempts, backoff::random_jitter(), retry_after) {
-                            Some(delay) => {
-                                let run_at =
-                                    now + chrono::Duration::from_std(delay).unwrap_or_default();
-                                jobs::retry(conn, id, attempts, run_at, &error, now)?
-                            }
-                            None => jobs::bury(conn, id, attempts, &error, now)?,
-                        }
+        let delay = match &outcome {
+            JobOutcome::Retry { retry_after, .. } => {
+                backoff::next_delay(attempts, backoff::random_jitter(), *retry_after)
+            }
+            _ => None,
+        };
+        self.record_with_retries(id, "a job outcome", move |conn| {
+            let now = Utc::now().naive_utc();
+            match &outcome {
+                JobOutcome::Done => jobs::complete(conn, id, now)?,
+                JobOutcome::Fail { error } => jobs::bury(conn, id, attempts, error, now)?,
+                JobOutcome::Retry { error, .. } => match delay {
+                    Some(delay) => {
+                        let run_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                        jobs::retry(conn, id, attempts, run_at, error, now)?
                     }
-                };
-                Ok(())
-            })
-            .await
+                    None => jobs::bury(conn, id, attempts, error, now)?,
+                },
+            };
+            Ok(())
+        })
+        .await;
     }
 }

@@ -1,5 +1,7 @@
 //! Public keys of signers: found by key id in the process cache, then in
-//! the database, then by fetching the key's actor. Each PEM is parsed once.
+//! the database, then by fetching the key's actor. Each PEM is parsed once,
+//! and one key id is fetched by one request at a time: concurrent requests
+//! signed with an unknown key wait for that fetch instead of repeating it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -29,9 +31,43 @@ pub struct OwnedKey {
 pub struct KeyCache {
     keys: RwLock<HashMap<String, OwnedKey>>,
     refreshed: Mutex<HashMap<String, Instant>>,
+    /// One lock per key id being looked up or fetched right now.
+    in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Removes a key id's in-flight lock when its last user is done.
+struct InFlight<'a> {
+    cache: &'a KeyCache,
+    key_id: &'a str,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = self.cache.in_flight.lock().expect("in-flight lock");
+        // Ours and the map's: nobody else waits on it.
+        if Arc::strong_count(&self.lock) == 2 {
+            in_flight.remove(self.key_id);
+        }
+    }
 }
 
 impl KeyCache {
+    fn in_flight<'a>(&'a self, key_id: &'a str) -> InFlight<'a> {
+        let lock = self
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .entry(key_id.to_owned())
+            .or_default()
+            .clone();
+        InFlight {
+            cache: self,
+            key_id,
+            lock,
+        }
+    }
+
     /// Whether `key_id` may be fetched again now; records the attempt.
     fn may_refresh(&self, key_id: &str) -> bool {
         let mut refreshed = self.refreshed.lock().expect("refresh lock");
@@ -89,6 +125,12 @@ fn owned(account: Account) -> Result<OwnedKey, KeyError> {
 /// fetched again (the key may have rotated), at most once a minute per key.
 pub async fn key_for(fed: &Federation, key_id: &str, refresh: bool) -> Result<OwnedKey, KeyError> {
     let refresh = refresh && fed.keys.may_refresh(key_id);
+    if !refresh && let Some(found) = fed.keys.get(key_id) {
+        return Ok(found);
+    }
+    // One lookup per key id at a time; whoever waited finds the key cached.
+    let in_flight = fed.keys.in_flight(key_id);
+    let _turn = in_flight.lock.lock().await;
     if !refresh {
         if let Some(found) = fed.keys.get(key_id) {
             return Ok(found);

@@ -123,19 +123,73 @@ impl ConnectionManager {
     }
 }
 
+/// A pooled connection, and whether work on it failed since it was last
+/// checked (then it is probed before it goes back to the pool).
+pub struct PooledConnection {
+    pub conn: AnyConnection,
+    pub suspect: bool,
+}
+
+impl PooledConnection {
+    /// Whether the connection still works as a writer: PostgreSQL answers,
+    /// and SQLite can write (a connection opened while the file was
+    /// read-only never can; its write is rolled back). Another writer
+    /// holding the lock is no fault: the probe does not wait for it.
+    fn probe(&mut self) -> Result<(), diesel::result::Error> {
+        match &mut self.conn {
+            AnyConnection::Postgresql(c) => c.batch_execute("SELECT 1"),
+            AnyConnection::Sqlite(c) => {
+                c.batch_execute("PRAGMA busy_timeout = 0")?;
+                let wrote = c.batch_execute("BEGIN IMMEDIATE").and_then(|()| {
+                    c.batch_execute("UPDATE health_checks SET id = id WHERE id = 1")
+                });
+                let _ = c.batch_execute("ROLLBACK");
+                let restored = c.batch_execute("PRAGMA busy_timeout = 5000");
+                match wrote {
+                    Err(error) if cannot_write(&error) => Err(error),
+                    _ => restored,
+                }
+            }
+        }
+    }
+}
+
+/// A SQLite failure that this connection will keep failing with.
+fn cannot_write(error: &diesel::result::Error) -> bool {
+    let message = error.to_string().to_ascii_lowercase();
+    ["readonly", "read-only", "disk i/o"]
+        .iter()
+        .any(|needle| message.contains(needle))
+}
+
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = AnyConnection;
+    type Connection = PooledConnection;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<AnyConnection, ConnectError> {
-        self.open()
+    fn connect(&self) -> Result<PooledConnection, ConnectError> {
+        Ok(PooledConnection {
+            conn: self.open()?,
+            suspect: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectError> {
-        Ok(conn.batch_execute("SELECT 1")?)
+    fn is_valid(&self, conn: &mut PooledConnection) -> Result<(), ConnectError> {
+        Ok(conn.conn.batch_execute("SELECT 1")?)
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// A connection whose work failed leaves the pool unless it passes the
+    /// probe: a closed PostgreSQL connection, or a SQLite connection left
+    /// read-only, is replaced by a fresh one once the fault is fixed.
+    fn has_broken(&self, conn: &mut PooledConnection) -> bool {
+        if !std::mem::take(&mut conn.suspect) {
+            return false;
+        }
+        match conn.probe() {
+            Ok(()) => false,
+            Err(error) => {
+                tracing::warn!(%error, "a broken database connection leaves the pool");
+                true
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamp};
+use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::schema::jobs;
 use super::{AnyConnection, Backend};
@@ -26,6 +26,8 @@ pub struct JobRow {
     pub updated_at: NaiveDateTime,
     /// Runs that ended without an outcome (lease expired, or timed out).
     pub crashes: i32,
+    /// The process holding the lease of a running job.
+    pub lease_holder: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -57,25 +59,42 @@ pub fn enqueue(conn: &mut AnyConnection, rows: &[NewJobRow<'_>]) -> QueryResult<
 }
 
 /// Claims due jobs (and jobs whose lease expired), at most `host_cap`
-/// running per host counting those already running anywhere. `{lock}` is
-/// `FOR UPDATE SKIP LOCKED` on PostgreSQL and empty on SQLite (one writer);
-/// the limit applies after the lock, so rows another process is claiming
-/// are passed over rather than counted.
+/// running per host counting those already running anywhere. Due jobs are
+/// read in order through the `jobs_due` index, at most `$5` of them from
+/// hosts below their cap, and only those are ranked per host: the cost of a
+/// claim follows its size, not the length of the queue. `{lock}` is
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL and empty on SQLite (one writer).
 const CLAIM: &str = "\
 WITH busy AS (
     SELECT host, COUNT(*) AS running FROM jobs
-    WHERE status = 'running' AND locked_until >= $2 AND host IS NOT NULL
+    WHERE status = 'running' AND locked_until >= $2
     GROUP BY host
+    -- Here, not in WHERE: an index by host would then scan every job.
+    HAVING host IS NOT NULL
+),
+candidates AS (
+    SELECT id, host, run_at FROM (
+        SELECT id, host, run_at FROM jobs
+        WHERE status IN ('pending', 'retrying') AND run_at <= $2
+          AND (host IS NULL OR host NOT IN (SELECT host FROM busy WHERE running >= $3))
+        ORDER BY run_at, id
+        LIMIT $5
+    ) due
+    UNION ALL
+    SELECT id, host, run_at FROM (
+        SELECT id, host, run_at FROM jobs
+        WHERE status = 'running' AND locked_until < $2
+        ORDER BY locked_until
+        LIMIT $5
+    ) expired
 ),
 ready AS (
-    SELECT j.id, j.host, j.run_at,
-           ROW_NUMBER() OVER (PARTITION BY j.host ORDER BY j.run_at, j.id) AS place,
+    SELECT c.id, c.host,
+           ROW_NUMBER() OVER (PARTITION BY c.host ORDER BY c.run_at, c.id) AS place,
            COALESCE(b.running, 0) AS running
-    FROM jobs j LEFT JOIN busy b ON b.host = j.host
-    WHERE (j.status IN ('pending', 'retrying') AND j.run_at <= $2)
-       OR (j.status = 'running' AND j.locked_until < $2)
+    FROM candidates c LEFT JOIN busy b ON b.host = c.host
 )
-UPDATE jobs SET status = 'running', locked_until = $1, updated_at = $2,
+UPDATE jobs SET status = 'running', locked_until = $1, updated_at = $2, lease_holder = $6,
     -- A running job whose lease expired crashed (or hung) its worker:
     -- that run counts as a failed attempt, and as a crash.
     crashes = crashes + CASE WHEN status = 'running' THEN 1 ELSE 0 END,
@@ -95,6 +114,11 @@ WHERE id IN (
     {lock}
 )
 RETURNING *";
+
+/// An arbitrary constant naming the PostgreSQL advisory lock that makes
+/// claims of several processes take turns, so the per-host cap they count
+/// is exact (a claim is one short statement).
+const CLAIM_LOCK_KEY: i64 = 0x0e57_c1a1;
 
 /// Buries the jobs whose lease expired once more after `max_crashes`
 /// crashes: a job that takes its worker down (or hangs it) is not retried
@@ -151,28 +175,77 @@ pub fn time_out(
         .execute(conn)
 }
 
-/// Claims up to `limit` due jobs (and jobs whose lease expired) until
-/// `lease_until`, skipping hosts that already have `host_cap` jobs running.
+/// Claims up to `limit` due jobs (and jobs whose lease expired) for
+/// `holder` until `lease_until`, skipping hosts that already have
+/// `host_cap` jobs running.
 pub fn claim(
     conn: &mut AnyConnection,
+    holder: &str,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
     host_cap: i64,
 ) -> QueryResult<Vec<JobRow>> {
+    // Enough due rows to fill the claim even when some hosts are full.
+    let window = (limit * 4).max(64);
     crate::with_backend!(conn, |c| {
         // SQLite numbers `?N` parameters explicitly; `$N` would be named.
         let sql = match Backend::of(c) {
             Backend::Postgres => CLAIM.replace("{lock}", "FOR UPDATE SKIP LOCKED"),
             Backend::Sqlite => CLAIM.replace("{lock}", "").replace('$', "?"),
         };
-        diesel::sql_query(sql)
+        let query = diesel::sql_query(sql)
             .bind::<Timestamp, _>(lease_until)
             .bind::<Timestamp, _>(now)
             .bind::<BigInt, _>(host_cap)
             .bind::<BigInt, _>(limit)
-            .load(c)
+            .bind::<BigInt, _>(window)
+            .bind::<Text, _>(holder);
+        match Backend::of(c) {
+            Backend::Postgres => c.transaction(|c| {
+                diesel::sql_query(format!("SELECT pg_advisory_xact_lock({CLAIM_LOCK_KEY})"))
+                    .execute(c)?;
+                query.load(c)
+            }),
+            Backend::Sqlite => query.load(c),
+        }
     })
+}
+
+/// Extends the leases `holder` holds on the running jobs `ids` (jobs still
+/// running in that process) to `until`. Returns how many were extended.
+pub fn renew(
+    conn: &mut AnyConnection,
+    holder: &str,
+    ids: &[i64],
+    until: NaiveDateTime,
+) -> QueryResult<usize> {
+    let mut renewed = 0;
+    for chunk in ids.chunks(500) {
+        renewed += diesel::update(
+            jobs::table
+                .filter(jobs::id.eq_any(chunk))
+                .filter(jobs::status.eq("running"))
+                .filter(jobs::lease_holder.eq(holder)),
+        )
+        .set(jobs::locked_until.eq(until))
+        .execute(conn)?;
+    }
+    Ok(renewed)
+}
+
+/// Ends every lease at once (they expire now): on SQLite one process owns
+/// the database, so at its start every running job belongs to a process
+/// that died. The next claim takes them over, counting a crash each.
+pub fn expire_all_leases(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    let expired = now - chrono::Duration::seconds(1);
+    diesel::update(
+        jobs::table
+            .filter(jobs::status.eq("running"))
+            .filter(jobs::locked_until.ge(expired)),
+    )
+    .set(jobs::locked_until.eq(expired))
+    .execute(conn)
 }
 
 /// Marks a job finished.
@@ -181,6 +254,7 @@ pub fn complete(conn: &mut AnyConnection, id: i64, now: NaiveDateTime) -> QueryR
         .set((
             jobs::status.eq("done"),
             jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::lease_holder.eq(None::<String>),
             jobs::updated_at.eq(now),
         ))
         .execute(conn)
@@ -244,14 +318,25 @@ pub fn count_by_kind_and_status(
         .load(conn)
 }
 
-/// Deletes finished jobs last touched before `before`.
-pub fn prune_done(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(
-        jobs::table
-            .filter(jobs::status.eq("done"))
-            .filter(jobs::updated_at.lt(before)),
-    )
-    .execute(conn)
+/// Deletes up to `limit` finished jobs last touched before `before` (the
+/// `jobs_finished` index finds them). Returns how many.
+pub fn prune_done(
+    conn: &mut AnyConnection,
+    before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<usize> {
+    let ids: Vec<i64> = jobs::table
+        .filter(jobs::status.eq("done"))
+        .filter(jobs::updated_at.lt(before))
+        .order(jobs::updated_at)
+        .limit(limit)
+        .select(jobs::id)
+        .load(conn)?;
+    let mut deleted = 0;
+    for chunk in ids.chunks(500) {
+        deleted += diesel::delete(jobs::table.filter(jobs::id.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(deleted)
 }
 
 /// Jobs, newest first, of one status (any when `None`), at most `limit`.

@@ -28,7 +28,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-pub use connection::{AnyConnection, Backend, ConnectError, ConnectionManager};
+pub use connection::{AnyConnection, Backend, ConnectError, ConnectionManager, PooledConnection};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -57,6 +57,46 @@ pub enum StoreError {
     Cancelled,
 }
 
+impl StoreError {
+    /// Whether this is the database being unavailable (unreachable, full,
+    /// read-only, locked past the busy timeout) rather than a bad query:
+    /// the caller is told to come back later.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            StoreError::Connect(_) | StoreError::Pool(_) => true,
+            StoreError::Query(error) => query_is_outage(error),
+            StoreError::Folder { .. } | StoreError::Migration(_) | StoreError::Cancelled => false,
+        }
+    }
+}
+
+/// Whether a failed query failed because the database is unavailable.
+pub fn query_is_outage(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            [
+                "readonly",
+                "read-only",
+                "disk",
+                "database is locked",
+                "unable to open",
+                "terminating connection",
+                "server closed the connection",
+                "no connection to the server",
+                "shutting down",
+                "could not connect",
+            ]
+            .iter()
+            .any(|needle| message.contains(needle))
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
 /// Pool settings, from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
@@ -80,7 +120,7 @@ impl Store {
         if let Some(path) = manager.sqlite_path() {
             create_parent_folder(path)?;
         }
-        let first = manager.open()?;
+        let first = r2d2::ManageConnection::connect(&manager)?;
         let backend = manager.backend();
         let pool = r2d2::Pool::builder()
             .max_size(settings.max_connections)
@@ -101,7 +141,7 @@ impl Store {
     /// Applies pending migrations; returns the versions applied.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.pool.get()?;
-        run_migrations(&mut conn)
+        run_migrations(&mut conn.conn)
     }
 
     /// Runs blocking database work on the blocking thread pool.
@@ -114,20 +154,27 @@ impl Store {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(StoreError::from)?;
-            work(&mut conn)
+            let result = work(&mut conn.conn);
+            // Probed before it is reused: it may be broken.
+            conn.suspect = result.is_err();
+            result
         })
         .await
         .map_err(|_| StoreError::Cancelled)?
     }
 
-    /// Answers whether the database responds and holds our schema: it
-    /// reads the migrations table, so an unreachable, dropped or corrupt
-    /// database fails.
+    /// Answers whether the database responds, holds our schema and accepts
+    /// writes: it reads the migrations table and writes the one row of
+    /// `health_checks`, so an unreachable, dropped, corrupt, read-only or
+    /// full database fails.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.run(|conn| {
-            Ok::<_, StoreError>(
-                conn.batch_execute("SELECT 1 FROM __diesel_schema_migrations LIMIT 1")?,
-            )
+            conn.batch_execute("SELECT 1 FROM __diesel_schema_migrations LIMIT 1")?;
+            use diesel::prelude::*;
+            diesel::update(schema::health_checks::table.find(1))
+                .set(schema::health_checks::checked_at.eq(chrono::Utc::now().naive_utc()))
+                .execute(conn)?;
+            Ok::<_, StoreError>(())
         })
         .await
     }

@@ -141,6 +141,14 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         crashes -> Integer,
+        lease_holder -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    health_checks (id) {
+        id -> Integer,
+        checked_at -> Timestamp,
     }
 }
 
@@ -166,6 +174,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     inbox_items,
     jobs,
+    health_checks,
     login_failures,
     oauth_clients,
     oauth_grants,

@@ -2,7 +2,9 @@
 //! the caller, and the internal cause, which is logged and never sent.
 //!
 //! Policy: 4xx carry a precise public message and are logged at `info`;
-//! 5xx say only "internal error" and log the cause at `error`.
+//! 5xx say only "internal error" and log the cause at `error`, except when
+//! the cause is the database being unavailable: that is a 503 with
+//! `Retry-After`, so clients and peers come back instead of giving up.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -91,8 +93,41 @@ impl From<DomainError> for WebError {
     }
 }
 
+/// Seconds a client is asked to wait when the database is unavailable.
+const OUTAGE_RETRY_AFTER_SECS: u64 = 5;
+
+/// Whether `cause`, or any error it came from, is the database being
+/// unavailable.
+fn is_outage(cause: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(cause);
+    while let Some(error) = next {
+        if let Some(store) = error.downcast_ref::<crate::store::StoreError>()
+            && store.is_outage()
+        {
+            return true;
+        }
+        if let Some(query) = error.downcast_ref::<diesel::result::Error>()
+            && crate::store::query_is_outage(query)
+        {
+            return true;
+        }
+        if error.is::<r2d2::Error>() || error.is::<crate::store::ConnectError>() {
+            return true;
+        }
+        next = error.source();
+    }
+    false
+}
+
 impl IntoResponse for WebError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        if self.status == StatusCode::INTERNAL_SERVER_ERROR
+            && self.cause.as_deref().is_some_and(|cause| is_outage(cause))
+        {
+            self.status = StatusCode::SERVICE_UNAVAILABLE;
+            self.public = "the database is unavailable; try again later".into();
+            self.retry_after.get_or_insert(OUTAGE_RETRY_AFTER_SECS);
+        }
         if self.status.is_server_error() {
             tracing::error!(status = %self.status, cause = ?self.cause, "request failed");
         } else {

@@ -52,6 +52,7 @@ struct SinkState {
 pub struct Sink {
     pub base: String,
     state: SinkState,
+    key: std::sync::Arc<openssl::pkey::PKey<openssl::pkey::Private>>,
 }
 
 impl Sink {
@@ -60,14 +61,9 @@ impl Sink {
     pub async fn start(shared_inboxes: usize) -> Sink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let key = openssl::rsa::Rsa::generate(2048).unwrap();
-        let public_pem = String::from_utf8(
-            openssl::pkey::PKey::from_rsa(key)
-                .unwrap()
-                .public_key_to_pem()
-                .unwrap(),
-        )
-        .unwrap();
+        let key =
+            openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let public_pem = String::from_utf8(key.public_key_to_pem().unwrap()).unwrap();
         let state = SinkState {
             base: base.clone(),
             shared_inboxes,
@@ -93,11 +89,23 @@ impl Sink {
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Sink { base, state }
+        Sink {
+            base,
+            state,
+            key: std::sync::Arc::new(key),
+        }
     }
 
     pub fn actor_url(&self, n: usize) -> String {
         format!("{}/actors/{n}", self.base)
+    }
+
+    /// A signer for actor `n` (all the sink's actors share one key).
+    pub fn signer(&self, n: usize) -> estuary::federation::fetch::Signer {
+        estuary::federation::fetch::Signer {
+            key_id: format!("{}#main-key", self.actor_url(n)),
+            key: self.key.clone(),
+        }
     }
 
     pub fn set(&self, behaviour: Behaviour) {
