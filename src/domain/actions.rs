@@ -81,9 +81,18 @@ pub enum Action {
     /// Once a private page's code has expired: if the site never redeemed
     /// it, refuse the note to its sender.
     PrivateNoteCheck { page_id: i64 },
-    /// A site admitted to a members-only room: offer it the room's feed
+    /// A site admitted to a members-only room, or whose follow of a local
+    /// person was accepted: offer it the room's (or person's) private feed
     /// with a ticket (Ticket Auth).
-    SendTicket { room_id: i64, proxy_id: i64 },
+    SendTicket {
+        /// The room or person whose feed is offered.
+        room_id: i64,
+        proxy_id: i64,
+        /// The Accept that admitted the site, when there is one: each
+        /// admission is sent a ticket of its own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accept: Option<String>,
+    },
     /// Send a Webmention from one of our pages to a site.
     SendWebmention {
         source: String,
@@ -128,7 +137,16 @@ impl Action {
                 activity, proxy_id, ..
             } => format!("private-note {activity} {proxy_id}"),
             Action::PrivateNoteCheck { page_id } => format!("private-note-check {page_id}"),
-            Action::SendTicket { room_id, proxy_id } => format!("ticket {room_id} {proxy_id}"),
+            Action::SendTicket {
+                room_id,
+                proxy_id,
+                accept: None,
+            } => format!("ticket {room_id} {proxy_id}"),
+            Action::SendTicket {
+                room_id,
+                proxy_id,
+                accept: Some(accept),
+            } => format!("ticket {room_id} {proxy_id} {accept}"),
             Action::RoomRelay { room_id, activity } => format!("room-relay {room_id} {activity}"),
             Action::WebSubVerify {
                 topic,

@@ -176,6 +176,7 @@ fn keep(
                     &[Action::SendTicket {
                         room_id: *room_id,
                         proxy_id: *proxy_id,
+                        accept: None,
                     }],
                 )?;
             }
@@ -274,20 +275,36 @@ pub fn record_in(
             }),
     );
     // A room's relay, or a local person's public post, changes a feed the
-    // hub pushes to its subscribers.
+    // hub pushes to its subscribers; a person's followers-only post changes
+    // only the private feed of the sites that follow them (Ticket Auth).
     let person_feed_changed = facts.sender.role == route::Role::Person
         && sender.is_local()
-        && visibility == Visibility::Public
+        && visibility != Visibility::Direct
         && matches!(facts.verb, Verb::Create | Verb::Update | Verb::Delete);
     if (facts.sender.role == route::Role::Room && facts.verb == Verb::Announce)
         || person_feed_changed
     {
-        let subscribers = crate::store::websub::active_for_room(conn, sender.id, now)?;
+        let mut subscribers = crate::store::websub::active_for_room(conn, sender.id, now)?;
+        if person_feed_changed && visibility != Visibility::Public {
+            let mut followers_only = Vec::new();
+            for subscription in subscribers {
+                if super::site_grants::site_of_callback_reads_feed(
+                    conn,
+                    sender.id,
+                    &subscription.callback,
+                    now,
+                )? {
+                    followers_only.push(subscription);
+                }
+            }
+            subscribers = followers_only;
+        }
         consequences.extend(subscribers.into_iter().map(|s| Action::WebSubDeliver {
             subscription_id: s.id,
             version: activity.ap_id.clone(),
         }));
     }
+    consequences.extend(ticket_for(conn, sender, activity, effect)?);
     actions::enqueue(conn, &consequences)?;
 
     // A local followee answers at once, in this transaction.
@@ -303,6 +320,63 @@ pub fn record_in(
     } else {
         Applied::Ignored
     })
+}
+
+/// A site whose follow of a local person is accepted (at once, or when the
+/// person approves it) is offered the person's private feed by Ticket Auth.
+fn ticket_for(
+    conn: &mut AnyConnection,
+    sender: &Account,
+    activity: &NewActivity,
+    effect: &Effect,
+) -> Result<Option<Action>, DomainError> {
+    let has_private_feed = |account: &Account| {
+        account.is_local()
+            && account.site_url.is_none()
+            && account.kind == super::accounts::AccountKind::Person
+    };
+    let (person_id, proxy_id, accept) = match effect {
+        Effect::Follow {
+            followee,
+            answer: Some(FollowAnswer::Accept(reply)),
+        } if sender.is_local() && sender.site_url.is_some() && has_private_feed(followee) => {
+            (followee.id, sender.id, reply.ap_id.clone())
+        }
+        Effect::AnswerFollow {
+            follow_ap_id,
+            accept: true,
+        } if has_private_feed(sender) => {
+            let Some(follow) = follow_rows::find_by_ap_id(conn, follow_ap_id)? else {
+                return Ok(None);
+            };
+            let site_proxy = crate::store::accounts::find(conn, follow.follower_id)?
+                .is_some_and(|a| a.domain.is_none() && a.site_url.is_some());
+            if !site_proxy {
+                return Ok(None);
+            }
+            (sender.id, follow.follower_id, activity.ap_id.clone())
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Action::SendTicket {
+        room_id: person_id,
+        proxy_id,
+        accept: Some(accept),
+    }))
+}
+
+/// A site that stops following `followee_id` (or is refused, removed or
+/// blocked) stops reading its private feed.
+fn end_site_access(
+    conn: &mut AnyConnection,
+    follower_id: i64,
+    followee_id: i64,
+    now: NaiveDateTime,
+) -> Result<(), DomainError> {
+    if let Some(site) = crate::store::accounts::find(conn, follower_id)?.and_then(|a| a.site_url) {
+        super::site_grants::end_feed_access(conn, followee_id, &site, now)?;
+    }
+    Ok(())
 }
 
 /// The post routing looks at: the parent of a post, the object of a
@@ -421,9 +495,9 @@ fn apply(
             let removed = follow_rows::delete(conn, sender.id, *followee_id)?;
             if let Some(follow) = existing {
                 inbox_items::unfile(conn, &[follow.follow_ap_id])?;
-                if let Some(site) = &sender.site_url {
-                    crate::store::websub::delete_for_site(conn, *followee_id, site)?;
-                }
+            }
+            if let Some(site) = &sender.site_url {
+                super::site_grants::end_feed_access(conn, *followee_id, site, now)?;
             }
             if removed == 0 {
                 if local {
@@ -446,11 +520,7 @@ fn apply(
             )?;
             follow_rows::delete(conn, sender.id, *blocked_id)?;
             follow_rows::delete(conn, *blocked_id, sender.id)?;
-            if let Some(site) = crate::store::accounts::find(conn, *blocked_id)?
-                .and_then(|blocked| blocked.site_url)
-            {
-                crate::store::websub::delete_for_site(conn, sender.id, &site)?;
-            }
+            end_site_access(conn, *blocked_id, sender.id, now)?;
         }
         Effect::Unblock { blocked_id } => {
             if blocks::delete(conn, sender.id, *blocked_id)? == 0 && local {
@@ -467,6 +537,7 @@ fn apply(
                 follow_rows::set_accepted(conn, follow.id)?;
             } else {
                 follow_rows::delete(conn, follow.follower_id, follow.followee_id)?;
+                end_site_access(conn, follow.follower_id, follow.followee_id, now)?;
             }
         }
     }

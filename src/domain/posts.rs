@@ -500,6 +500,26 @@ pub async fn public_posts_of(
         .await
 }
 
+/// An author's public and followers-only posts, newest first (a site that
+/// follows them reads these by Ticket Auth); never direct ones.
+pub async fn posts_for_followers_of(
+    store: &Store,
+    author_id: i64,
+    offset: i64,
+    limit: i64,
+) -> Result<Page<Post>, DomainError> {
+    store
+        .run(move |conn| {
+            let total = object_rows::count_for_followers_by_author(conn, author_id)?;
+            let items = object_rows::for_followers_by_author(conn, author_id, limit, offset)?
+                .into_iter()
+                .map(row_to_post)
+                .collect();
+            Ok(Page { items, total })
+        })
+        .await
+}
+
 /// The post `author_id` published from the page at `url` (IndieWeb sources).
 pub async fn find_by_source(
     store: &Store,

@@ -1,8 +1,9 @@
 //! What a site may read that nobody else may: a direct note handed to it
-//! (Private Webmention), or the conversation of a members-only room it is a
-//! member of (Ticket Auth). The site gets a short-lived, single-use code or
+//! (Private Webmention), or, by Ticket Auth, the conversation of a
+//! members-only room it is a member of or the followers-only posts of a
+//! person it follows. The site gets a short-lived, single-use code or
 //! ticket; the token endpoint exchanges it for a bearer token that reads
-//! exactly that note, or that room's feed while the membership lasts.
+//! exactly that note, or that feed while the membership or follow lasts.
 //! Codes, tickets and tokens carry 256 random bits and are stored as
 //! SHA-256; a stored hash is compared in constant time.
 
@@ -188,7 +189,7 @@ pub enum GrantError {
     Expired,
     #[error("the code was used already")]
     Reused,
-    #[error("the site is no longer a member")]
+    #[error("the site is no longer a member or follower")]
     NotAMember,
 }
 
@@ -202,7 +203,8 @@ pub enum GrantType {
 }
 
 /// Whether the site at `site_url` (through its proxy actor) may still read
-/// the feed of `account_id`: a member of the room.
+/// the feed of `account_id`: a member of the room, or an accepted follower
+/// of the person, not banned or blocked.
 fn site_may_read(
     conn: &mut crate::store::AnyConnection,
     account_id: i64,
@@ -372,7 +374,7 @@ pub async fn issue_ticket(
 }
 
 /// Whether `bearer` reads the private feed of `account_id`: a live token
-/// from a ticket for it, whose site is still a member.
+/// from a ticket for it, whose site is still a member (or follower).
 pub async fn reads_feed(
     store: &Store,
     account_id: i64,
@@ -397,4 +399,89 @@ pub async fn reads_feed(
             Ok(live && site_may_read(conn, account_id, &grant.site_url)?)
         })
         .await
+}
+
+/// What a request for a person's feed may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedAccess {
+    /// No token: the public posts.
+    Public,
+    /// A live token from a ticket for this feed, whose site still follows:
+    /// the public and followers-only posts (never direct ones).
+    Followers,
+    /// A token that is unknown, expired or revoked (its site stopped
+    /// following): 401.
+    Unauthorized,
+    /// A live token for something else: 404.
+    NotFound,
+}
+
+/// What the bearer of `bearer` reads of the feed of `account_id`.
+pub async fn feed_for_bearer(
+    store: &Store,
+    account_id: i64,
+    bearer: Option<&str>,
+) -> Result<FeedAccess, DomainError> {
+    let Some(token) = bearer.map(str::to_owned) else {
+        return Ok(FeedAccess::Public);
+    };
+    store
+        .run(move |conn| {
+            let now = Utc::now().naive_utc();
+            let Some(grant) = grants::find_by_token_hash(conn, &hash_token(&token))?.filter(|g| {
+                g.token_hash
+                    .as_deref()
+                    .is_some_and(|stored| hash_matches(stored, &token))
+            }) else {
+                return Ok(FeedAccess::Unauthorized);
+            };
+            if grant.revoked_at.is_some() || grant.token_expires_at.is_none_or(|at| at <= now) {
+                return Ok(FeedAccess::Unauthorized);
+            }
+            if grant.feed_account_id != Some(account_id) {
+                return Ok(FeedAccess::NotFound);
+            }
+            Ok(if site_may_read(conn, account_id, &grant.site_url)? {
+                FeedAccess::Followers
+            } else {
+                FeedAccess::Unauthorized
+            })
+        })
+        .await
+}
+
+/// Whether the site on the origin of `callback` reads the private feed of
+/// `account_id` now: it holds a live token from a ticket for it and still
+/// follows (a WebSub subscriber that is pushed the followers-only posts).
+pub fn site_of_callback_reads_feed(
+    conn: &mut crate::store::AnyConnection,
+    account_id: i64,
+    callback: &str,
+    now: NaiveDateTime,
+) -> Result<bool, DomainError> {
+    let Ok(callback) = url::Url::parse(callback) else {
+        return Ok(false);
+    };
+    for grant in grants::live_feed_grants(conn, account_id, now)? {
+        let same_site =
+            url::Url::parse(&grant.site_url).is_ok_and(|site| site.origin() == callback.origin());
+        if same_site && site_may_read(conn, account_id, &grant.site_url)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A site stops reading the feed of `account_id` (it left the room, stopped
+/// following, was removed or blocked): its tokens are revoked and its WebSub
+/// subscriptions to the feed end.
+pub fn end_feed_access(
+    conn: &mut crate::store::AnyConnection,
+    account_id: i64,
+    site_url: &str,
+    at: NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    crate::store::websub::delete_for_site(conn, account_id, site_url)?;
+    grants::revoke_feed(conn, account_id, site_url, at)?;
+    Ok(())
 }

@@ -1,5 +1,6 @@
-//! Atom (RFC 4287) feeds of public posts: a pure builder, and the feed of
-//! a person's public posts (the same for a reader's GET and a WebSub push).
+//! Atom (RFC 4287) feeds: a pure builder, and the feed of a person's public
+//! posts (the same for a reader's GET and a WebSub push), with their
+//! followers-only posts for a site that follows them (Ticket Auth).
 
 use std::fmt::Write;
 
@@ -161,7 +162,22 @@ pub async fn person_atom(
     urls: &Urls,
     account: &Account,
 ) -> Result<String, DomainError> {
-    let found = posts::public_posts_of(store, account.id, 0, PERSON_FEED_ENTRIES).await?;
+    person_atom_for(store, urls, account, false).await
+}
+
+/// [`person_atom`], with the followers-only posts too when `followers` (for
+/// a site that follows the person, by Ticket Auth); never direct posts.
+pub async fn person_atom_for(
+    store: &Store,
+    urls: &Urls,
+    account: &Account,
+    followers: bool,
+) -> Result<String, DomainError> {
+    let found = if followers {
+        posts::posts_for_followers_of(store, account.id, 0, PERSON_FEED_ENTRIES).await?
+    } else {
+        posts::public_posts_of(store, account.id, 0, PERSON_FEED_ENTRIES).await?
+    };
     let profile = account
         .profile_url
         .clone()

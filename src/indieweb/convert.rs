@@ -19,6 +19,8 @@ pub enum EntryKind {
     Like(String),
     /// `repost-of`: an Announce of this URL.
     Announce(String),
+    /// `follow-of`: a Follow of the person at this URL.
+    Follow(String),
 }
 
 /// An h-entry, read.
@@ -149,6 +151,8 @@ pub fn hentry_to_entry(item: &Value) -> Entry {
         EntryKind::Like(liked)
     } else if let Some(reposted) = urls(item, "repost-of").into_iter().next() {
         EntryKind::Announce(reposted)
+    } else if let Some(followed) = urls(item, "follow-of").into_iter().next() {
+        EntryKind::Follow(followed)
     } else if titled && content.is_some() {
         EntryKind::Article
     } else {
@@ -307,6 +311,10 @@ mod tests {
                         "{name}"
                     );
                 }
+                EntryKind::Follow(object) => {
+                    assert_eq!(as2_type, "Follow", "{name}");
+                    assert_eq!(Some(object.as_str()), as2["object"].as_str(), "{name}");
+                }
                 EntryKind::Note => assert_eq!(as2_type, "Note", "{name}"),
                 EntryKind::Article => assert_eq!(as2_type, "Article", "{name}"),
             }
@@ -364,5 +372,26 @@ mod tests {
         );
         assert_eq!(note["inReplyTo"], "https://e.example/objects/1");
         assert_eq!(note["type"], "Note");
+    }
+
+    #[test]
+    fn a_follow_post_is_a_follow_of_its_follow_of_url() {
+        let item = json!({
+            "type": ["h-entry"],
+            "properties": {
+                "follow-of": [{"type": ["h-card"], "properties": {"url": ["https://e.example/@alice"], "name": ["Alice"]}}],
+                "content": [{"html": "Following Alice", "value": "Following Alice"}]
+            }
+        });
+        let entry = hentry_to_entry(&item);
+        assert_eq!(
+            entry.kind,
+            EntryKind::Follow("https://e.example/@alice".into())
+        );
+        let unsafe_url = json!({
+            "type": ["h-entry"],
+            "properties": {"follow-of": ["javascript:alert(1)"]}
+        });
+        assert_eq!(hentry_to_entry(&unsafe_url).kind, EntryKind::Note);
     }
 }

@@ -5,6 +5,7 @@
 pub mod atom;
 pub mod convert;
 pub mod discovery;
+pub mod follow_post;
 pub mod links;
 pub mod mf2;
 pub mod private;

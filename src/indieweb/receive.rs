@@ -1,8 +1,8 @@
 //! Verifying a received Webmention (queued, one job per mention): fetch the
 //! source, check that it links to the target, read its h-entry and author,
 //! and publish it through the site's proxy actor — a Create, an Update when
-//! the content changed, a Like or Announce — or withdraw it when the source
-//! is gone or no longer links.
+//! the content changed, a Like or Announce, a Follow of a person here — or
+//! withdraw it when the source is gone or no longer links.
 
 use chrono::Utc;
 use serde_json::Value;
@@ -224,12 +224,18 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
     };
     let site = site_profile(fed, &document, entry_item, &page.final_url).await;
     let proxy = accounts::ensure_proxy(&fed.store, &fed.urls, site).await?;
+    let is_follow = matches!(entry.kind, EntryKind::Follow(_));
     let (object, recorded) = match publish_entry(fed, &proxy, &mention, entry, source_url).await {
         Ok(published) => published,
         Err(DomainError::NotMember(room)) => {
             let reason = format!(
                 "not a member of the room {room} (banned, or awaiting the owner's approval)"
             );
+            record(fed, &mention, MentionStatus::Rejected, Some(&reason), None).await?;
+            return Ok(JobOutcome::Done);
+        }
+        Err(DomainError::NoSuchObject(followed)) if is_follow => {
+            let reason = format!("{followed} is not a person here to follow");
             record(fed, &mention, MentionStatus::Rejected, Some(&reason), None).await?;
             return Ok(JobOutcome::Done);
         }
@@ -341,6 +347,13 @@ async fn publish_entry(
     let source_url = entry.url.clone().unwrap_or(page_url);
     let followers = proxy.followers_url.clone().unwrap_or_default();
     match &entry.kind {
+        EntryKind::Follow(followed) => {
+            let Some(person) = super::follow_post::person_followed(fed, followed).await? else {
+                return Err(DomainError::NoSuchObject(followed.clone()));
+            };
+            let id = super::follow_post::follow(fed, proxy, mention.id, &person).await?;
+            Ok((id, true))
+        }
         EntryKind::Like(object) | EntryKind::Announce(object) => {
             if let Some(existing) = mention.object_ap_id.clone() {
                 return Ok((existing, false));
@@ -633,6 +646,12 @@ pub(super) async fn withdraw(
             object_ap_id: made.clone(),
         };
         ledger::record(&fed.store, &fed.urls, &proxy, delete, effect).await?;
+    } else if let Some(follow) = posts::find_activity(&fed.store, &made)
+        .await?
+        .filter(|a| a.kind == "Follow")
+    {
+        // A follow post gone: the site unfollows.
+        super::follow_post::unfollow(fed, &follow).await?;
     } else if let Some(reaction) = posts::find_activity(&fed.store, &made).await?
         && matches!(reaction.kind.as_str(), "Like" | "Announce")
         && let Some(proxy) = accounts::find_by_id(&fed.store, reaction.actor_id).await?

@@ -1,10 +1,12 @@
 //! Ticket Auth, the publisher's side: when a site is admitted to a
-//! members-only room, the room's feed is offered to it with a ticket sent to
-//! the `ticket_endpoint` its home page names (`ticket`, `resource` = the
-//! room's Atom feed, `subject` = the site, `iss` = this instance). The site
-//! redeems the ticket at our token endpoint (`grant_type=ticket`) for a
-//! token that reads the feed while the membership lasts. A site that names
-//! no ticket endpoint is not sent one.
+//! members-only room, or its follow of a local person is accepted, the
+//! room's feed (or the person's, with the followers-only posts) is offered
+//! to it with a ticket sent to the `ticket_endpoint` its home page names
+//! (`ticket`, `resource` = the Atom feed, `subject` = the site, `iss` = this
+//! instance). The site redeems the ticket at our token endpoint
+//! (`grant_type=ticket`) for a token that reads the feed while the
+//! membership or follow lasts. A site that names no ticket endpoint is not
+//! sent one.
 
 use url::Url;
 
@@ -26,7 +28,9 @@ impl JobHandler for Tickets {
     fn handle(&self, job: Job) -> BoxFuture<JobOutcome> {
         let fed = self.0.clone();
         Box::pin(async move {
-            let Ok(Action::SendTicket { room_id, proxy_id }) = serde_json::from_str(&job.payload)
+            let Ok(Action::SendTicket {
+                room_id, proxy_id, ..
+            }) = serde_json::from_str(&job.payload)
             else {
                 return JobOutcome::Fail {
                     error: "unreadable payload".into(),

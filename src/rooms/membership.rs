@@ -11,7 +11,7 @@ use crate::domain::route;
 use crate::federation::ctx::Federation;
 use crate::federation::documents::{ActivityDocument, ActivityKind, ActivityObject};
 use crate::store::accounts as account_rows;
-use crate::store::{Store, blocks, follows, websub};
+use crate::store::{Store, blocks, follows};
 
 /// Members of a room (accepted follows).
 pub async fn member_count(store: &Store, room_id: i64) -> Result<i64, DomainError> {
@@ -63,8 +63,7 @@ pub async fn leave(store: &Store, room_id: i64, member_id: i64) -> Result<bool, 
             crate::store::write_transaction(conn, |conn| {
                 let site = account_rows::find(conn, member_id)?.and_then(|a| a.site_url);
                 if let Some(site) = site {
-                    websub::delete_for_site(conn, room_id, &site)?;
-                    crate::store::site_grants::revoke_feed(
+                    crate::domain::site_grants::end_feed_access(
                         conn,
                         room_id,
                         &site,

@@ -1,9 +1,10 @@
-//! The WebSub hub built into Estuary, for rooms' feeds and people's public
-//! feeds: subscriptions are checked (topic, lease, membership of the
-//! subscriber's site for a members-only room), their intent verified with
-//! a challenge, and every relay (or a person's public post) pushes the
-//! Atom feed to each subscriber, signed with `X-Hub-Signature: sha256=…`
-//! when it gave a secret.
+//! The WebSub hub built into Estuary, for rooms' feeds and people's feeds:
+//! subscriptions are checked (topic, lease, membership of the subscriber's
+//! site for a members-only room), their intent verified with a challenge,
+//! and every relay (or a person's post) pushes the Atom feed to each
+//! subscriber, signed with `X-Hub-Signature: sha256=…` when it gave a
+//! secret. A person's followers-only posts are pushed only to the sites
+//! that follow them and hold a token from their ticket (Ticket Auth).
 
 use chrono::{Duration, Utc};
 use openssl::hash::MessageDigest;
@@ -358,7 +359,22 @@ async fn deliver(fed: &Federation, subscription_id: i64) -> Result<JobOutcome, D
     let body = if account.kind == AccountKind::Group {
         room_atom(fed, &account).await?
     } else {
-        crate::indieweb::atom::person_atom(&fed.store, &fed.urls, &account).await?
+        // A site that follows the person and holds a token from its ticket
+        // is pushed the followers-only posts too, decided now, not when the
+        // push was queued.
+        let (account_id, callback) = (account.id, subscription.callback.clone());
+        let followers = fed
+            .store
+            .run(move |conn| {
+                crate::domain::site_grants::site_of_callback_reads_feed(
+                    conn,
+                    account_id,
+                    &callback,
+                    Utc::now().naive_utc(),
+                )
+            })
+            .await?;
+        crate::indieweb::atom::person_atom_for(&fed.store, &fed.urls, &account, followers).await?
     }
     .into_bytes();
     let mut headers = http::HeaderMap::new();

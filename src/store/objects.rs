@@ -139,6 +139,34 @@ pub fn public_by_author(
         .load(conn)
 }
 
+/// An author's public and followers-only posts (never direct ones), newest
+/// first: what a follower reads.
+pub fn for_followers_by_author(
+    conn: &mut AnyConnection,
+    author_id: i64,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<ObjectRow>> {
+    objects::table
+        .filter(objects::author_id.eq(author_id))
+        .filter(objects::visibility.eq_any(["public", "followers"]))
+        .filter(objects::deleted_at.is_null())
+        .order((objects::published.desc(), objects::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select(ObjectRow::as_select())
+        .load(conn)
+}
+
+pub fn count_for_followers_by_author(conn: &mut AnyConnection, author_id: i64) -> QueryResult<i64> {
+    objects::table
+        .filter(objects::author_id.eq(author_id))
+        .filter(objects::visibility.eq_any(["public", "followers"]))
+        .filter(objects::deleted_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
 /// How many posts of this server's own are stored (deleted ones aside).
 pub fn count_local(conn: &mut AnyConnection) -> QueryResult<i64> {
     objects::table

@@ -129,3 +129,18 @@ pub fn page_collected(conn: &mut AnyConnection, page_id: i64) -> QueryResult<boo
         .get_result(conn)?;
     Ok(n > 0)
 }
+
+/// The redeemed, unrevoked grants to the feed of `account_id` whose token
+/// is still valid at `now`.
+pub fn live_feed_grants(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<SiteGrantRow>> {
+    site_grants::table
+        .filter(site_grants::feed_account_id.eq(account_id))
+        .filter(site_grants::revoked_at.is_null())
+        .filter(site_grants::token_expires_at.gt(now))
+        .select(SiteGrantRow::as_select())
+        .load(conn)
+}

@@ -14,9 +14,11 @@ use super::well_known::json_response;
 use crate::domain::accounts::{self, Account, AccountKind};
 use crate::domain::follows;
 use crate::domain::posts;
+use crate::domain::site_grants::{self, FeedAccess};
 use crate::federation::ACTIVITY_JSON;
 use crate::federation::builders::{build_collection_page, build_ordered_collection};
-use axum::http::header::{CONTENT_TYPE, VARY};
+use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, VARY};
 use axum::response::IntoResponse;
 
 /// Items per collection page.
@@ -95,13 +97,19 @@ pub async fn outbox<const KIND: u8>(
     Path(name): Path<String>,
     Query(query): Query<PageQuery>,
     representation: Representation,
-    Requester(requester): Requester,
+    requester: Result<Requester, WebError>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
     let account = owner::<KIND>(&state, &name).await?;
     let page = query.number()?;
+    // A browser or a site reads the h-feed; the bearer token of a site
+    // that follows the person (Ticket Auth) shows the followers-only posts.
     if representation == Representation::Html {
-        return feed_page(&state, &account, page.unwrap_or(1)).await;
+        let followers = account.kind == AccountKind::Person
+            && reads_followers_feed(&state, &account, &headers).await?;
+        return feed_page(&state, &account, page.unwrap_or(1), followers).await;
     }
+    let Requester(requester) = requester?;
     let offset = (page.unwrap_or(1) - 1) * PAGE_SIZE;
     let found = posts::outbox_for(&state.store, &account, requester, offset, PAGE_SIZE).await?;
     let items = found
@@ -242,13 +250,56 @@ pub(super) async fn room_page(
     Ok(response)
 }
 
-async fn feed_page(state: &AppState, account: &Account, page: i64) -> Result<Response, WebError> {
+/// Whether the request's bearer token reads the person's followers-only
+/// posts (a site that follows them, by Ticket Auth). No token: the public
+/// feed; a token that is unknown, expired or revoked: 401; one for anything
+/// else: 404.
+async fn reads_followers_feed(
+    state: &AppState,
+    account: &Account,
+    headers: &axum::http::HeaderMap,
+) -> Result<bool, WebError> {
+    let bearer = super::auth::bearer_of(headers);
+    match site_grants::feed_for_bearer(&state.store, account.id, bearer).await? {
+        FeedAccess::Public => Ok(false),
+        FeedAccess::Followers => Ok(true),
+        FeedAccess::Unauthorized => Err(WebError::new(
+            StatusCode::UNAUTHORIZED,
+            "the token is unknown, expired or revoked",
+        )
+        .with_challenge(format!(
+            "Bearer realm=\"{}\", error=\"invalid_token\"",
+            state.urls.host()
+        ))),
+        FeedAccess::NotFound => Err(WebError::not_found()),
+    }
+}
+
+/// A feed for one reader only is never cached by anyone else.
+fn private_to_reader(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+async fn feed_page(
+    state: &AppState,
+    account: &Account,
+    page: i64,
+    followers: bool,
+) -> Result<Response, WebError> {
     if account.kind == AccountKind::Group {
         let self_url = account.outbox_url.clone().unwrap_or_default();
         return room_page(state, account, self_url).await;
     }
-    let found =
-        posts::public_posts_of(&state.store, account.id, (page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
+    let (offset, limit) = ((page - 1) * PAGE_SIZE, PAGE_SIZE);
+    let found = if followers {
+        posts::posts_for_followers_of(&state.store, account.id, offset, limit).await?
+    } else {
+        posts::public_posts_of(&state.store, account.id, offset, limit).await?
+    };
     let feed_url = account.outbox_url.clone().unwrap_or_default();
     let page_url = |n: i64| format!("{feed_url}?page={n}");
     let view = FeedPage {
@@ -278,12 +329,18 @@ async fn feed_page(state: &AppState, account: &Account, page: i64) -> Result<Res
     response
         .headers_mut()
         .insert(VARY, axum::http::HeaderValue::from_static("Accept"));
-    Ok(response)
+    Ok(if followers {
+        private_to_reader(response)
+    } else {
+        response
+    })
 }
 
 /// `GET /{users|rooms}/{name}/feed.atom`: the public posts as Atom. A
 /// members-only room's feed is for the bearer of a token from a ticket
-/// (Ticket Auth) whose site is still a member; anyone else gets 404.
+/// (Ticket Auth) whose site is still a member; anyone else gets 404. A
+/// person's feed read with a token from a ticket, by a site that still
+/// follows them, has their followers-only posts too.
 pub async fn atom<const KIND: u8>(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -291,20 +348,23 @@ pub async fn atom<const KIND: u8>(
 ) -> Result<Response, WebError> {
     let account = owner::<KIND>(&state, &name).await?;
     if account.kind == AccountKind::Group {
-        let bearer = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
+        let bearer = super::auth::bearer_of(&headers);
         if account.manually_approves_followers
-            && !crate::domain::site_grants::reads_feed(&state.store, account.id, bearer).await?
+            && !site_grants::reads_feed(&state.store, account.id, bearer).await?
         {
             return Err(WebError::not_found());
         }
         let xml = crate::rooms::websub::room_atom(&state.fed, &account).await?;
         return Ok(([(CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response());
     }
-    let xml = crate::indieweb::atom::person_atom(&state.store, &state.urls, &account).await?;
-    Ok(([(CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response())
+    let followers = reads_followers_feed(&state, &account, &headers).await?;
+    let xml =
+        crate::indieweb::atom::person_atom_for(&state.store, &state.urls, &account, followers)
+            .await?;
+    let response = ([(CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response();
+    Ok(if followers {
+        private_to_reader(response)
+    } else {
+        response
+    })
 }

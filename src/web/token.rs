@@ -2,7 +2,8 @@
 //! A site exchanges the code it was sent (`grant_type=authorization_code`)
 //! for a bearer token that reads the one private page the code was made
 //! for, or a ticket (`grant_type=ticket`) for one that reads a members-only
-//! room's feed. Every refusal is OAuth's `invalid_grant`, whatever the cause.
+//! room's feed, or a followed person's feed with their followers-only
+//! posts. Every refusal is OAuth's `invalid_grant`, whatever the cause.
 
 use axum::Form;
 use axum::Json;

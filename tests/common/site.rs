@@ -6,7 +6,8 @@
 //! endpoint that mints and redeems codes, a private post readable only with
 //! a token it granted, a Webmention endpoint that redeems the code of a
 //! Private Webmention at the sender's token endpoint and reads the private
-//! source with the token, and a WebSub subscriber (callback).
+//! source with the token, a ticket endpoint that redeems tickets (Ticket
+//! Auth), a follow post (`u-follow-of`) and a WebSub subscriber (callback).
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -148,6 +149,20 @@ impl Site {
   <div class="e-content">{content}</div>
   {tags}
   <time class="dt-published" datetime="2026-11-21T10:00:00Z">today</time>
+</article></body></html>"#,
+            base = self.base
+        )
+    }
+
+    /// A follow post: an h-entry whose `u-follow-of` names `person_url`.
+    pub fn follow_html(&self, person_url: &str) -> String {
+        format!(
+            r#"<!doctype html><html><head><title>Following</title></head><body>
+<article class="h-entry">
+  <a class="p-author h-card" href="{base}/">Sam Site</a>
+  <a class="u-url" href="{base}/post">permalink</a>
+  <p>Following <a class="u-follow-of" href="{person_url}">them</a></p>
+  <time class="dt-published" datetime="2026-11-29T10:00:00Z">today</time>
 </article></body></html>"#,
             base = self.base
         )
