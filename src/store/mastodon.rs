@@ -75,12 +75,13 @@ pub struct PostRow {
     pub viewer_follows_author: bool,
 }
 
+/// Followers, following and public posts of an account, as read.
+type CountsTuple = (Option<i64>, Option<i64>, Option<i64>);
+
 type PostTuple = (
     ObjectRow,
     AccountRow,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
+    CountsTuple,
     Option<i64>,
     Option<i64>,
     Option<i64>,
@@ -95,18 +96,44 @@ fn post_row(t: PostTuple) -> PostRow {
     PostRow {
         object: t.0,
         author: t.1,
-        author_followers: t.2.unwrap_or(0),
-        author_following: t.3.unwrap_or(0),
-        author_statuses: t.4.unwrap_or(0),
-        parent_id: t.5,
-        parent_author_id: t.6,
-        favourites: t.7.unwrap_or(0),
-        reblogs: t.8.unwrap_or(0),
-        replies: t.9.unwrap_or(0),
-        favourited: t.10,
-        reblogged: t.11,
-        viewer_follows_author: t.12,
+        author_followers: t.2.0.unwrap_or(0),
+        author_following: t.2.1.unwrap_or(0),
+        author_statuses: t.2.2.unwrap_or(0),
+        parent_id: t.3,
+        parent_author_id: t.4,
+        favourites: t.5.unwrap_or(0),
+        reblogs: t.6.unwrap_or(0),
+        replies: t.7.unwrap_or(0),
+        favourited: t.8,
+        reblogged: t.9,
+        viewer_follows_author: t.10,
     }
+}
+
+/// The (followers, following, public posts) counts of the account in the
+/// outer query, as correlated subqueries (`other_objects`, so that the
+/// outer query may itself read `objects`).
+macro_rules! account_counts {
+    () => {
+        (
+            follows::table
+                .filter(follows::followee_id.eq(accounts::id))
+                .filter(follows::accepted.eq(true))
+                .count()
+                .single_value(),
+            follows::table
+                .filter(follows::follower_id.eq(accounts::id))
+                .filter(follows::accepted.eq(true))
+                .count()
+                .single_value(),
+            other_objects
+                .filter(other_objects.field(objects::author_id).eq(accounts::id))
+                .filter(other_objects.field(objects::deleted_at).is_null())
+                .filter(other_objects.field(objects::visibility).eq("public"))
+                .count()
+                .single_value(),
+        )
+    };
 }
 
 /// The columns of a `PostRow` over `objects INNER JOIN accounts`, as seen
@@ -133,22 +160,7 @@ macro_rules! post_columns {
         (
             ObjectRow::as_select(),
             AccountRow::as_select(),
-            follows::table
-                .filter(follows::followee_id.eq(accounts::id))
-                .filter(follows::accepted.eq(true))
-                .count()
-                .single_value(),
-            follows::table
-                .filter(follows::follower_id.eq(accounts::id))
-                .filter(follows::accepted.eq(true))
-                .count()
-                .single_value(),
-            other_objects
-                .filter(other_objects.field(objects::author_id).eq(accounts::id))
-                .filter(other_objects.field(objects::deleted_at).is_null())
-                .filter(other_objects.field(objects::visibility).eq("public"))
-                .count()
-                .single_value(),
+            account_counts!(),
             other_objects
                 .filter(
                     other_objects
@@ -400,32 +412,13 @@ pub fn accounts_with_counts(
     conn: &mut AnyConnection,
     ids: &[i64],
 ) -> QueryResult<Vec<(AccountRow, i64, i64, i64)>> {
-    type Counted = (AccountRow, Option<i64>, Option<i64>, Option<i64>);
-    let rows: Vec<Counted> = accounts::table
+    let rows: Vec<(AccountRow, CountsTuple)> = accounts::table
         .filter(accounts::id.eq_any(ids))
-        .select((
-            AccountRow::as_select(),
-            follows::table
-                .filter(follows::followee_id.eq(accounts::id))
-                .filter(follows::accepted.eq(true))
-                .count()
-                .single_value(),
-            follows::table
-                .filter(follows::follower_id.eq(accounts::id))
-                .filter(follows::accepted.eq(true))
-                .count()
-                .single_value(),
-            objects::table
-                .filter(objects::author_id.eq(accounts::id))
-                .filter(objects::deleted_at.is_null())
-                .filter(objects::visibility.eq("public"))
-                .count()
-                .single_value(),
-        ))
+        .select((AccountRow::as_select(), account_counts!()))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(a, f, g, p)| (a, f.unwrap_or(0), g.unwrap_or(0), p.unwrap_or(0)))
+        .map(|(a, (f, g, p))| (a, f.unwrap_or(0), g.unwrap_or(0), p.unwrap_or(0)))
         .collect())
 }
 
