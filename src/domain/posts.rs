@@ -488,30 +488,24 @@ pub async fn public_posts_of(
     offset: i64,
     limit: i64,
 ) -> Result<Page<Post>, DomainError> {
-    store
-        .run(move |conn| {
-            let total = object_rows::count_public_by_author(conn, author_id)?;
-            let items = object_rows::public_by_author(conn, author_id, limit, offset)?
-                .into_iter()
-                .map(row_to_post)
-                .collect();
-            Ok(Page { items, total })
-        })
-        .await
+    posts_of(store, author_id, false, offset, limit).await
 }
 
-/// An author's public and followers-only posts, newest first (a site that
-/// follows them reads these by Ticket Auth); never direct ones.
-pub async fn posts_for_followers_of(
+/// An account's posts newest first, as everyone reads them or, with
+/// `followers`, as a follower does (a site that follows them reads these
+/// by Ticket Auth): public and followers-only posts, never direct ones.
+pub async fn posts_of(
     store: &Store,
     author_id: i64,
+    followers: bool,
     offset: i64,
     limit: i64,
 ) -> Result<Page<Post>, DomainError> {
+    let visible = object_rows::visibilities_for(followers);
     store
         .run(move |conn| {
-            let total = object_rows::count_for_followers_by_author(conn, author_id)?;
-            let items = object_rows::for_followers_by_author(conn, author_id, limit, offset)?
+            let total = object_rows::count_by_author_visible(conn, author_id, visible)?;
+            let items = object_rows::by_author_visible(conn, author_id, visible, limit, offset)?
                 .into_iter()
                 .map(row_to_post)
                 .collect();

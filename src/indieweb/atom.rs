@@ -173,11 +173,7 @@ pub async fn person_atom_for(
     account: &Account,
     followers: bool,
 ) -> Result<String, DomainError> {
-    let found = if followers {
-        posts::posts_for_followers_of(store, account.id, 0, PERSON_FEED_ENTRIES).await?
-    } else {
-        posts::public_posts_of(store, account.id, 0, PERSON_FEED_ENTRIES).await?
-    };
+    let found = posts::posts_of(store, account.id, followers, 0, PERSON_FEED_ENTRIES).await?;
     let profile = account
         .profile_url
         .clone()

@@ -121,16 +121,27 @@ pub fn in_context(conn: &mut AnyConnection, context: &str) -> QueryResult<Vec<Ob
         .load(conn)
 }
 
-/// An author's public, undeleted posts, newest first.
-pub fn public_by_author(
+/// The visibilities an author's readers see: everyone the public posts,
+/// followers also the followers-only ones (never direct ones).
+pub fn visibilities_for(followers: bool) -> &'static [&'static str] {
+    if followers {
+        &["public", "followers"]
+    } else {
+        &["public"]
+    }
+}
+
+/// An author's undeleted posts of these visibilities, newest first.
+pub fn by_author_visible(
     conn: &mut AnyConnection,
     author_id: i64,
+    visibilities: &[&str],
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<ObjectRow>> {
     objects::table
         .filter(objects::author_id.eq(author_id))
-        .filter(objects::visibility.eq("public"))
+        .filter(objects::visibility.eq_any(visibilities))
         .filter(objects::deleted_at.is_null())
         .order((objects::published.desc(), objects::id.desc()))
         .limit(limit)
@@ -139,29 +150,15 @@ pub fn public_by_author(
         .load(conn)
 }
 
-/// An author's public and followers-only posts (never direct ones), newest
-/// first: what a follower reads.
-pub fn for_followers_by_author(
+/// How many undeleted posts of these visibilities an author has.
+pub fn count_by_author_visible(
     conn: &mut AnyConnection,
     author_id: i64,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<Vec<ObjectRow>> {
+    visibilities: &[&str],
+) -> QueryResult<i64> {
     objects::table
         .filter(objects::author_id.eq(author_id))
-        .filter(objects::visibility.eq_any(["public", "followers"]))
-        .filter(objects::deleted_at.is_null())
-        .order((objects::published.desc(), objects::id.desc()))
-        .limit(limit)
-        .offset(offset)
-        .select(ObjectRow::as_select())
-        .load(conn)
-}
-
-pub fn count_for_followers_by_author(conn: &mut AnyConnection, author_id: i64) -> QueryResult<i64> {
-    objects::table
-        .filter(objects::author_id.eq(author_id))
-        .filter(objects::visibility.eq_any(["public", "followers"]))
+        .filter(objects::visibility.eq_any(visibilities))
         .filter(objects::deleted_at.is_null())
         .count()
         .get_result(conn)
@@ -177,12 +174,7 @@ pub fn count_local(conn: &mut AnyConnection) -> QueryResult<i64> {
 }
 
 pub fn count_public_by_author(conn: &mut AnyConnection, author_id: i64) -> QueryResult<i64> {
-    objects::table
-        .filter(objects::author_id.eq(author_id))
-        .filter(objects::visibility.eq("public"))
-        .filter(objects::deleted_at.is_null())
-        .count()
-        .get_result(conn)
+    count_by_author_visible(conn, author_id, visibilities_for(false))
 }
 
 /// The post an author published from this source URL.

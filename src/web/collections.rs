@@ -295,11 +295,7 @@ async fn feed_page(
         return room_page(state, account, self_url).await;
     }
     let (offset, limit) = ((page - 1) * PAGE_SIZE, PAGE_SIZE);
-    let found = if followers {
-        posts::posts_for_followers_of(&state.store, account.id, offset, limit).await?
-    } else {
-        posts::public_posts_of(&state.store, account.id, offset, limit).await?
-    };
+    let found = posts::posts_of(&state.store, account.id, followers, offset, limit).await?;
     let feed_url = account.outbox_url.clone().unwrap_or_default();
     let page_url = |n: i64| format!("{feed_url}?page={n}");
     let view = FeedPage {
