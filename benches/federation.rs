@@ -97,7 +97,15 @@ const SHARED_INBOXES: usize = 1_000;
 const RAISED_HOST_CAP: u32 = 1_000;
 /// Server settings taken from the environment when set there (to try
 /// other values); the defaults otherwise.
-const PASSED_THROUGH: &[&str] = &["ESTUARY_DB_POOL_SIZE", "ESTUARY_DELIVERY_CONCURRENCY"];
+const PASSED_THROUGH: &[&str] = &[
+    "ESTUARY_DB_POOL_SIZE",
+    "ESTUARY_DELIVERY_CONCURRENCY",
+    "ESTUARY_WRITE_BATCH_MAX",
+    "ESTUARY_WRITE_BATCH_WAIT_MICROS",
+];
+/// A PostgreSQL server URL: when set, each instance gets a fresh database
+/// of its own there instead of a SQLite file.
+const BENCH_DATABASE_URL: &str = "ESTUARY_BENCH_DATABASE_URL";
 /// Remote members of the room of the room-relay part, and the instances
 /// (shared inboxes of the sink) they are spread over.
 const ROOM_MEMBERS: usize = 1_000;
@@ -341,7 +349,7 @@ fn per_second(mut op: impl FnMut()) -> f64 {
 
 const ACTIVITY_JSON: &str = "application/activity+json";
 
-/// A running server on loopback with its own SQLite file.
+/// A running server on loopback with its own database.
 struct Instance {
     base_url: String,
     db_url: String,
@@ -359,7 +367,7 @@ impl Instance {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let base_url = format!("http://{addr}");
-        let db_url = dir.join(format!("{name}.sqlite3")).display().to_string();
+        let db_url = database_for(dir, name);
         let mut vars: Vec<(&str, String)> = vec![
             ("ESTUARY_BASE_URL", base_url.clone()),
             ("ESTUARY_BIND", addr.to_string()),
@@ -423,8 +431,38 @@ impl Instance {
     }
 }
 
+/// The database of the instance `name`: a SQLite file in `dir`, or a fresh
+/// PostgreSQL database `estuary_bench_NAME` on the server named by
+/// `ESTUARY_BENCH_DATABASE_URL` (dropped first if an earlier run left it).
+fn database_for(dir: &Path, name: &str) -> String {
+    let Ok(server) = std::env::var(BENCH_DATABASE_URL) else {
+        return dir.join(format!("{name}.sqlite3")).display().to_string();
+    };
+    let mut url = Url::parse(&server).expect("ESTUARY_BENCH_DATABASE_URL is a URL");
+    let mut conn = estuary::store::ConnectionManager::new(&server)
+        .open()
+        .expect("connect to ESTUARY_BENCH_DATABASE_URL");
+    let database = format!("estuary_bench_{name}");
+    // Each on its own: neither may run inside a transaction block.
+    conn.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        .expect("drop the bench database");
+    conn.batch_execute(&format!("CREATE DATABASE {database}"))
+        .expect("create the bench database");
+    url.set_path(&database);
+    url.to_string()
+}
+
+/// The backend the instances run on, for the report.
+fn backend_name() -> &'static str {
+    if std::env::var(BENCH_DATABASE_URL).is_ok() {
+        "PostgreSQL"
+    } else {
+        "SQLite (WAL)"
+    }
+}
+
 /// Counts rows of `table` (which may end in a `WHERE` clause) in the
-/// SQLite file at `db_url`.
+/// database at `db_url`.
 fn count_rows(db_url: &str, table: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct Count {
@@ -1270,7 +1308,10 @@ fn report(cores: usize, results: &Results) {
     if let Some(ingest) = &results.ingest {
         let rate = ingest.load.rate();
         row(
-            &format!("inbox ingest, {INGEST_CONNECTIONS} connections, SQLite WAL"),
+            &format!(
+                "inbox ingest, {INGEST_CONNECTIONS} connections, {}",
+                backend_name()
+            ),
             format!("{rate:.0}"),
             ratio(rate, ref_verify),
             &format!(

@@ -18,6 +18,8 @@ pub const ENV_VARS: &[&str] = &[
     "ESTUARY_MAX_BODY_BYTES",
     "ESTUARY_REQUEST_TIMEOUT_SECS",
     "ESTUARY_DB_POOL_SIZE",
+    "ESTUARY_WRITE_BATCH_MAX",
+    "ESTUARY_WRITE_BATCH_WAIT_MICROS",
     "ESTUARY_DELIVERY_CONCURRENCY",
     "ESTUARY_DELIVERY_HOST_CAP",
     "ESTUARY_JOB_LEASE_SECS",
@@ -50,6 +52,8 @@ pub const DEFAULT_CONFIG_FILE: &str = "estuary.toml";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_DB_POOL_SIZE: u32 = 10;
+pub const DEFAULT_WRITE_BATCH_MAX: usize = 64;
+pub const DEFAULT_WRITE_BATCH_WAIT_MICROS: u64 = 0;
 pub const DEFAULT_DELIVERY_CONCURRENCY: usize = 32;
 pub const DEFAULT_DELIVERY_HOST_CAP: u32 = 8;
 pub const DEFAULT_JOB_LEASE_SECS: u64 = 30;
@@ -82,6 +86,10 @@ pub struct Config {
     /// Longest a request may take before the server gives up on it.
     pub request_timeout: Duration,
     pub db_pool_size: u32,
+    /// Writes (recorded activities) one group commit holds on SQLite; 1 commits each on its own.
+    pub write_batch_max: usize,
+    /// How long a group commit waits for more writes after its first.
+    pub write_batch_wait: Duration,
     /// Delivery jobs run at once by one process.
     pub delivery_concurrency: usize,
     /// Delivery jobs running at once against one host, across processes.
@@ -163,6 +171,8 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     db_pool_size: Option<u32>,
+    write_batch_max: Option<usize>,
+    write_batch_wait_micros: Option<u64>,
     delivery_concurrency: Option<usize>,
     delivery_host_cap: Option<u32>,
     job_lease_secs: Option<u64>,
@@ -241,6 +251,19 @@ impl Config {
             "ESTUARY_DB_POOL_SIZE",
             file.db_pool_size,
             DEFAULT_DB_POOL_SIZE,
+        )?;
+        let write_batch_max = number(
+            &var,
+            "ESTUARY_WRITE_BATCH_MAX",
+            file.write_batch_max,
+            DEFAULT_WRITE_BATCH_MAX,
+        )?;
+        let write_batch_wait_micros = at_least(
+            &var,
+            "ESTUARY_WRITE_BATCH_WAIT_MICROS",
+            file.write_batch_wait_micros,
+            DEFAULT_WRITE_BATCH_WAIT_MICROS,
+            0,
         )?;
         let delivery_concurrency = number(
             &var,
@@ -395,6 +418,8 @@ impl Config {
             max_body_bytes,
             request_timeout: Duration::from_secs(timeout_secs),
             db_pool_size,
+            write_batch_max,
+            write_batch_wait: Duration::from_micros(write_batch_wait_micros),
             log_filter: pick("RUST_LOG", file.log),
         })
     }
@@ -468,6 +493,17 @@ fn number<T: std::str::FromStr + PartialOrd + From<u8>>(
     from_file: Option<T>,
     default: T,
 ) -> Result<T, ConfigError> {
+    at_least(var, name, from_file, default, 1)
+}
+
+/// A whole number setting no smaller than `least`.
+fn at_least<T: std::str::FromStr + PartialOrd + From<u8>>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    from_file: Option<T>,
+    default: T,
+    least: u8,
+) -> Result<T, ConfigError> {
     let value = match var(name) {
         Some(text) => text.trim().parse().map_err(|_| ConfigError::Invalid {
             name,
@@ -475,10 +511,10 @@ fn number<T: std::str::FromStr + PartialOrd + From<u8>>(
         })?,
         None => from_file.unwrap_or(default),
     };
-    if value < T::from(1) {
+    if value < T::from(least) {
         return Err(ConfigError::Invalid {
             name,
-            message: "must be at least 1".into(),
+            message: format!("must be at least {least}"),
         });
     }
     Ok(value)

@@ -16,7 +16,7 @@ use crate::domain::DomainError;
 use crate::federation::ctx::Federation;
 use crate::federation::fetch::{FetchError, FetchLimits, Fetcher};
 use crate::metrics::Metrics;
-use crate::store::{PoolSettings, Store, StoreError};
+use crate::store::{PoolSettings, Store, StoreError, WriteBatch};
 use crate::web::{AppState, router};
 
 /// Why the server could not start or stopped with an error.
@@ -73,6 +73,12 @@ pub fn open_store(config: &Config) -> Result<Store, StoreError> {
             acquire_timeout: std::time::Duration::from_secs(10),
         },
     )
+    .map(|store| {
+        store.with_group_commit(WriteBatch {
+            max_items: config.write_batch_max,
+            max_wait: config.write_batch_wait,
+        })
+    })
 }
 
 /// A bound, migrated server, ready to run.

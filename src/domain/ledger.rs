@@ -120,11 +120,9 @@ pub async fn record_with(
 ) -> Result<Applied, DomainError> {
     let (sender, urls) = (sender.clone(), urls.clone());
     store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                keep(conn, &sender, &bookkeeping)?;
-                record_in(conn, &urls, &sender, &activity, &effect)
-            })
+        .write(move |conn| {
+            keep(conn, &sender, &bookkeeping)?;
+            record_in(conn, &urls, &sender, &activity, &effect)
         })
         .await
 }

@@ -128,6 +128,9 @@ impl ConnectionManager {
 pub struct PooledConnection {
     pub conn: AnyConnection,
     pub suspect: bool,
+    /// Set when the connection's state is unknown (work on it panicked in
+    /// a transaction): it leaves the pool without a probe.
+    pub discard: bool,
 }
 
 impl PooledConnection {
@@ -170,6 +173,7 @@ impl r2d2::ManageConnection for ConnectionManager {
         Ok(PooledConnection {
             conn: self.open()?,
             suspect: false,
+            discard: false,
         })
     }
 
@@ -181,6 +185,9 @@ impl r2d2::ManageConnection for ConnectionManager {
     /// probe: a closed PostgreSQL connection, or a SQLite connection left
     /// read-only, is replaced by a fresh one once the fault is fixed.
     fn has_broken(&self, conn: &mut PooledConnection) -> bool {
+        if conn.discard {
+            return true;
+        }
         if !std::mem::take(&mut conn.suspect) {
             return false;
         }

@@ -7,6 +7,7 @@ pub mod blocks;
 mod connection;
 pub mod domain_blocks;
 pub mod follows;
+mod group_commit;
 pub mod inbox_items;
 pub mod jobs;
 pub mod login_failures;
@@ -29,6 +30,8 @@ use diesel::connection::SimpleConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use connection::{AnyConnection, Backend, ConnectError, ConnectionManager, PooledConnection};
+use group_commit::GroupWriter;
+pub use group_commit::{WriteBatch, WriteStats};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -55,6 +58,9 @@ pub enum StoreError {
     Query(#[from] diesel::result::Error),
     #[error("the database task stopped before finishing")]
     Cancelled,
+    /// The failure of a batch of writes, told to each write it held.
+    #[error("{message}")]
+    Batch { message: String, outage: bool },
 }
 
 impl StoreError {
@@ -65,7 +71,16 @@ impl StoreError {
         match self {
             StoreError::Connect(_) | StoreError::Pool(_) => true,
             StoreError::Query(error) => query_is_outage(error),
+            StoreError::Batch { outage, .. } => *outage,
             StoreError::Folder { .. } | StoreError::Migration(_) | StoreError::Cancelled => false,
+        }
+    }
+
+    /// The same failure again, for each of the writes a batch held.
+    pub fn shared(&self) -> StoreError {
+        StoreError::Batch {
+            message: self.to_string(),
+            outage: self.is_outage(),
         }
     }
 }
@@ -109,6 +124,10 @@ pub struct PoolSettings {
 pub struct Store {
     pool: r2d2::Pool<ConnectionManager>,
     backend: Backend,
+    /// The group-commit writer, when writes are batched (SQLite serving).
+    writer: Option<GroupWriter>,
+    /// Opens the connections of the pool, and of the writer.
+    manager: ConnectionManager,
 }
 
 impl Store {
@@ -129,9 +148,45 @@ impl Store {
             // inside libpq's Kerberos support.
             .min_idle(Some(0))
             .connection_timeout(settings.acquire_timeout)
-            .build_unchecked(manager);
+            .build_unchecked(manager.clone());
         drop(first);
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            writer: None,
+            manager,
+        })
+    }
+
+    /// Batches the writes made with [`Store::write`] into group commits by
+    /// one writer thread, on SQLite (one writer at a time is all it has).
+    /// PostgreSQL commits writers concurrently, so there each write keeps
+    /// its own transaction.
+    pub fn with_group_commit(mut self, batch: WriteBatch) -> Self {
+        if self.backend == Backend::Sqlite && batch.max_items > 1 {
+            self.writer = Some(GroupWriter::start(self.manager.clone(), batch));
+        }
+        self
+    }
+
+    /// What the group-commit writer has committed, when there is one.
+    pub fn write_stats(&self) -> Option<&WriteStats> {
+        self.writer.as_ref().map(|writer| &*writer.stats)
+    }
+
+    /// Runs `work` in a write transaction: its own, or its own savepoint in
+    /// the next group commit. Either way it returns once its work is
+    /// committed, and a failure of `work` writes nothing of it.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write(work).await,
+            None => self.run(move |conn| write_transaction(conn, work)).await,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -242,36 +297,47 @@ where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    use diesel::Connection;
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    if matches!(conn, AnyConnection::Postgresql(_)) {
-        return conn.transaction(work);
-    }
-    if let AnyConnection::Sqlite(c) = conn {
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-    }
-    let result = work(conn);
-    if let AnyConnection::Sqlite(c) = conn {
-        match &result {
-            Ok(_) => {
-                if let Err(error) = <AnsiTransactionManager as TransactionManager<
-                    diesel::SqliteConnection,
-                >>::commit_transaction(c)
-                {
-                    let _ = <AnsiTransactionManager as TransactionManager<
-                        diesel::SqliteConnection,
-                    >>::rollback_transaction(c);
-                    return Err(error.into());
-                }
-            }
-            Err(_) => {
-                let _ = <AnsiTransactionManager as TransactionManager<
-                    diesel::SqliteConnection,
-                >>::rollback_transaction(c);
-            }
+    begin_write(conn)?;
+    match work(conn) {
+        Ok(value) => {
+            end_write(conn, true)?;
+            Ok(value)
+        }
+        Err(error) => {
+            let _ = end_write(conn, false);
+            Err(error)
         }
     }
-    result
+}
+
+/// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite); a transaction
+/// opened with `Connection::transaction` inside it is a savepoint.
+pub(crate) fn begin_write(conn: &mut AnyConnection) -> diesel::QueryResult<()> {
+    use diesel::connection::AnsiTransactionManager;
+    match conn {
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN"),
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
+    }
+}
+
+/// Commits (or rolls back) the transaction [`begin_write`] began; a commit
+/// that fails is rolled back.
+pub(crate) fn end_write(conn: &mut AnyConnection, commit: bool) -> diesel::QueryResult<()> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    fn end<C>(c: &mut C, commit: bool) -> diesel::QueryResult<()>
+    where
+        C: diesel::Connection<TransactionManager = AnsiTransactionManager>,
+    {
+        if !commit {
+            return AnsiTransactionManager::rollback_transaction(c);
+        }
+        AnsiTransactionManager::commit_transaction(c).inspect_err(|_| {
+            let _ = AnsiTransactionManager::rollback_transaction(c);
+        })
+    }
+    crate::with_backend!(conn, |c| end(c, commit))
 }
 
 /// True when a query failed on a unique constraint.

@@ -106,6 +106,12 @@ fn is_outage(cause: &(dyn std::error::Error + 'static)) -> bool {
         {
             return true;
         }
+        if let Some(crate::domain::DomainError::Store(store)) =
+            error.downcast_ref::<crate::domain::DomainError>()
+            && store.is_outage()
+        {
+            return true;
+        }
         if let Some(query) = error.downcast_ref::<diesel::result::Error>()
             && crate::store::query_is_outage(query)
         {

@@ -1,0 +1,188 @@
+//! Group commit: writes handed to the store at once share one transaction
+//! on SQLite, each in its own savepoint (one that fails writes nothing and
+//! the others still commit), and a signed inbox burst is answered 202 only
+//! for what is stored, deduplicated, with refusals refused. On PostgreSQL
+//! each write keeps its own transaction; the same outcomes hold.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestDb, TestServer, signed_post_headers, signer_of};
+use estuary::domain::DomainError;
+use estuary::domain::actions::{Action, enqueue};
+use estuary::store::{PoolSettings, Store, WriteBatch};
+
+fn deliveries(host: &str, count: usize) -> Vec<Action> {
+    (0..count)
+        .map(|n| Action::Deliver {
+            activity: "https://a.example/activities/1".into(),
+            sender_id: 1,
+            inbox: format!("https://{host}/inbox/{n}"),
+        })
+        .collect()
+}
+
+fn jobs_for(db: &TestDb, host: &str) -> usize {
+    db.texts(&format!(
+        "SELECT payload AS v FROM jobs WHERE payload LIKE '%{host}%'"
+    ))
+    .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_write_in_a_batch_writes_nothing_and_the_others_commit() {
+    let db = TestDb::new();
+    let store = Store::open(
+        &db.url,
+        PoolSettings {
+            max_connections: 4,
+            acquire_timeout: Duration::from_secs(10),
+        },
+    )
+    .unwrap();
+    store.migrate().unwrap();
+    // A long wait, so the three writes below are gathered into one batch.
+    let store = store.with_group_commit(WriteBatch {
+        max_items: 64,
+        max_wait: Duration::from_millis(300),
+    });
+
+    let first = store.write(|conn| {
+        enqueue(conn, &deliveries("first.example", 2))?;
+        Ok::<_, DomainError>(())
+    });
+    let failing = store.write(|conn| {
+        enqueue(conn, &deliveries("failing.example", 3))?;
+        Err::<(), _>(DomainError::NotOwner)
+    });
+    let last = store.write(|conn| {
+        enqueue(conn, &deliveries("last.example", 1))?;
+        Ok::<_, DomainError>(())
+    });
+    let (first, failing, last) = tokio::join!(first, failing, last);
+    assert!(first.is_ok(), "{first:?}");
+    assert!(matches!(failing, Err(DomainError::NotOwner)), "{failing:?}");
+    assert!(last.is_ok(), "{last:?}");
+
+    assert_eq!(jobs_for(&db, "first.example"), 2);
+    assert_eq!(
+        jobs_for(&db, "failing.example"),
+        0,
+        "the failed write left rows"
+    );
+    assert_eq!(jobs_for(&db, "last.example"), 1);
+
+    match store.write_stats() {
+        Some(stats) => {
+            use std::sync::atomic::Ordering::Relaxed;
+            assert_eq!(stats.batches.load(Relaxed), 1, "one transaction");
+            assert_eq!(stats.units.load(Relaxed), 3);
+            assert_eq!(stats.largest.load(Relaxed), 3);
+        }
+        None => assert!(db.is_postgres(), "SQLite writes are grouped"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_burst_is_stored_once_each_in_shared_commits() {
+    const DISTINCT: usize = 24;
+    let remote = TestServer::start().await;
+    remote.add_user("bob").await;
+    remote.add_user("carol").await;
+    let bob = signer_of(&remote, "bob").await;
+    let carol = signer_of(&remote, "carol").await;
+    // A wait long enough that concurrent requests share commits.
+    let server = TestServer::start_with(TestDb::new(), |config| {
+        config.write_batch_wait = Duration::from_millis(20);
+    })
+    .await;
+    server.add_user("alice").await;
+    let inbox = server.url("/users/alice/inbox");
+    let alice = server.url("/users/alice");
+
+    let create = |n: usize| {
+        serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": remote.url(&format!("/activities/group-{n}")),
+            "type": "Create",
+            "actor": remote.url("/users/bob"),
+            "to": [alice],
+            "object": {
+                "id": remote.url(&format!("/objects/group-{n}")),
+                "type": "Note",
+                "attributedTo": remote.url("/users/bob"),
+                "content": format!("<p>group {n}</p>"),
+                "to": [alice],
+                "published": "2026-11-29T10:00:00Z"
+            }
+        })
+    };
+    // Every Create twice, and Carol's Updates of Bob's notes (not hers).
+    let mut requests = Vec::new();
+    for n in 0..DISTINCT {
+        for _ in 0..2 {
+            requests.push((create(n), &bob, 202));
+        }
+        let forged = serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": remote.url(&format!("/activities/forged-{n}")),
+            "type": "Update",
+            "actor": remote.url("/users/carol"),
+            "to": [alice],
+            "object": {
+                "id": remote.url(&format!("/objects/group-{n}")),
+                "type": "Note",
+                "attributedTo": remote.url("/users/carol"),
+                "content": "<p>not hers</p>",
+                "to": [alice]
+            }
+        });
+        requests.push((forged, &carol, 0));
+    }
+    let mut answers = Vec::new();
+    for (activity, signer, expected) in requests {
+        let body = serde_json::to_vec(&activity).unwrap();
+        let headers = signed_post_headers(&inbox, &body, signer, chrono::Utc::now());
+        let inbox = inbox.clone();
+        let kind = activity["type"].as_str().unwrap().to_owned();
+        answers.push(tokio::spawn(async move {
+            let status = common::post_with(&inbox, headers, body)
+                .await
+                .status()
+                .as_u16();
+            (kind, expected, status)
+        }));
+    }
+    for answer in answers {
+        let (kind, expected, status) = answer.await.unwrap();
+        match kind.as_str() {
+            "Create" => assert_eq!(status, expected, "a Create"),
+            // Before or after its Create committed: ignored, or refused
+            // as not the owner; never stored.
+            _ => assert!(matches!(status, 202 | 403), "an Update answered {status}"),
+        }
+    }
+
+    let db = &server.db;
+    let stored =
+        db.texts("SELECT ap_id AS v FROM activities WHERE ap_id LIKE '%/activities/group-%'");
+    assert_eq!(stored.len(), DISTINCT, "each Create stored once");
+    let forged =
+        db.texts("SELECT ap_id AS v FROM activities WHERE ap_id LIKE '%/activities/forged-%'");
+    assert!(forged.is_empty(), "no forged Update stored: {forged:?}");
+    let contents = db.texts("SELECT content AS v FROM objects WHERE content LIKE '%not hers%'");
+    assert!(contents.is_empty(), "no post changed by the forged Updates");
+    assert_eq!(server.inbox("alice").await.len(), DISTINCT);
+
+    if let Some(stats) = server.fed().store.write_stats() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (batches, units) = (stats.batches.load(Relaxed), stats.units.load(Relaxed));
+        assert!(
+            stats.largest.load(Relaxed) > 1 && batches < units,
+            "{units} writes in {batches} commits"
+        );
+    } else {
+        assert!(server.db.is_postgres(), "SQLite writes are grouped");
+    }
+}
