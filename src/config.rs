@@ -52,7 +52,11 @@ pub const DEFAULT_CONFIG_FILE: &str = "estuary.toml";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_DB_POOL_SIZE: u32 = 10;
-pub const DEFAULT_WRITE_BATCH_MAX: usize = 64;
+/// Writes one group commit holds: on SQLite, which has one writer at a
+/// time; PostgreSQL commits concurrent writers in parallel, so there each
+/// write has its own transaction unless the setting says otherwise.
+pub const DEFAULT_WRITE_BATCH_MAX_SQLITE: usize = 64;
+pub const DEFAULT_WRITE_BATCH_MAX_POSTGRES: usize = 1;
 pub const DEFAULT_WRITE_BATCH_WAIT_MICROS: u64 = 0;
 pub const DEFAULT_DELIVERY_CONCURRENCY: usize = 32;
 pub const DEFAULT_DELIVERY_HOST_CAP: u32 = 8;
@@ -86,7 +90,7 @@ pub struct Config {
     /// Longest a request may take before the server gives up on it.
     pub request_timeout: Duration,
     pub db_pool_size: u32,
-    /// Writes (recorded activities) one group commit holds on SQLite; 1 commits each on its own.
+    /// Writes (recorded activities) one group commit holds; 1 commits each on its own.
     pub write_batch_max: usize,
     /// How long a group commit waits for more writes after its first.
     pub write_batch_wait: Duration,
@@ -256,7 +260,10 @@ impl Config {
             &var,
             "ESTUARY_WRITE_BATCH_MAX",
             file.write_batch_max,
-            DEFAULT_WRITE_BATCH_MAX,
+            match crate::store::Backend::from_url(&database_url) {
+                crate::store::Backend::Sqlite => DEFAULT_WRITE_BATCH_MAX_SQLITE,
+                crate::store::Backend::Postgres => DEFAULT_WRITE_BATCH_MAX_POSTGRES,
+            },
         )?;
         let write_batch_wait_micros = at_least(
             &var,

@@ -1,8 +1,10 @@
-//! Group commit: writes handed to the store at once share one transaction
-//! on SQLite, each in its own savepoint (one that fails writes nothing and
-//! the others still commit), and a signed inbox burst is answered 202 only
-//! for what is stored, deduplicated, with refusals refused. On PostgreSQL
-//! each write keeps its own transaction; the same outcomes hold.
+//! Group commit: writes handed to the store at once share one transaction,
+//! each in its own savepoint (one that fails writes nothing and the others
+//! still commit), on either backend; and a signed inbox burst to a server
+//! is answered 202 only for what is stored, deduplicated, with refusals
+//! refused. A server groups writes by default on SQLite only; on
+//! PostgreSQL each write keeps its own transaction and the same outcomes
+//! hold.
 
 mod common;
 
@@ -73,15 +75,11 @@ async fn a_failing_write_in_a_batch_writes_nothing_and_the_others_commit() {
     );
     assert_eq!(jobs_for(&db, "last.example"), 1);
 
-    match store.write_stats() {
-        Some(stats) => {
-            use std::sync::atomic::Ordering::Relaxed;
-            assert_eq!(stats.batches.load(Relaxed), 1, "one transaction");
-            assert_eq!(stats.units.load(Relaxed), 3);
-            assert_eq!(stats.largest.load(Relaxed), 3);
-        }
-        None => assert!(db.is_postgres(), "SQLite writes are grouped"),
-    }
+    use std::sync::atomic::Ordering::Relaxed;
+    let stats = store.write_stats().expect("writes are grouped");
+    assert_eq!(stats.batches.load(Relaxed), 1, "one transaction");
+    assert_eq!(stats.units.load(Relaxed), 3);
+    assert_eq!(stats.largest.load(Relaxed), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

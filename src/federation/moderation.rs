@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::ctx::Federation;
-use super::wire::{field_id, host_of_url};
+use super::wire::{host_of_url, id_of};
 use crate::domain::DomainError;
 use crate::domain::accounts;
 
@@ -53,6 +53,14 @@ fn claimed_key_id(headers: &http::HeaderMap) -> Option<String> {
     None
 }
 
+/// The body's `actor`, read without building the rest of the document (the
+/// pipeline parses the whole body after the signature is checked).
+#[derive(Default, serde::Deserialize)]
+struct ClaimedActor {
+    #[serde(default)]
+    actor: Value,
+}
+
 /// Whether an inbox POST is refused by the operator's rules, judged on what
 /// it claims (its actor and key id): refusing a false claim harms nobody
 /// but the one who made it.
@@ -61,8 +69,12 @@ pub async fn refusal(
     headers: &http::HeaderMap,
     body: &[u8],
 ) -> Result<Option<Refusal>, DomainError> {
-    let activity: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let actor = field_id(&activity, "actor").map(str::to_owned);
+    let claim: ClaimedActor = serde_json::from_slice(body).unwrap_or_default();
+    let actor = match &claim.actor {
+        Value::Array(actors) => actors.first().and_then(id_of),
+        actor => id_of(actor),
+    }
+    .map(str::to_owned);
     let claimed = [actor.clone(), claimed_key_id(headers)];
     for url in claimed.iter().flatten() {
         if let Some(host) = host_of_url(url)

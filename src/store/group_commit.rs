@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 
-use super::{AnyConnection, ConnectionManager, StoreError, begin_write, end_write};
+use super::{AnyConnection, Backend, ConnectionManager, StoreError, begin_write, end_write};
 
 /// How the writer gathers a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,10 +85,12 @@ impl GroupWriter {
             .name("estuary-writer".into())
             .spawn(move || writer_loop(&mut writer, &units, batch))
             .expect("spawning the database writer thread");
-        std::thread::Builder::new()
-            .name("estuary-checkpoints".into())
-            .spawn(move || checkpoint_loop(&manager, &written, &stop, CHECKPOINT_INTERVAL))
-            .expect("spawning the WAL checkpoint thread");
+        if manager.backend() == Backend::Sqlite {
+            std::thread::Builder::new()
+                .name("estuary-checkpoints".into())
+                .spawn(move || checkpoint_loop(&manager, &written, &stop, CHECKPOINT_INTERVAL))
+                .expect("spawning the WAL checkpoint thread");
+        }
         GroupWriter {
             queue,
             _checkpoints: Arc::new(checkpoints),
@@ -141,7 +143,9 @@ impl WriterConnection {
     fn get(&mut self) -> Result<&mut AnyConnection, StoreError> {
         if self.conn.is_none() {
             let mut conn = self.manager.open()?;
-            conn.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
+            if let AnyConnection::Sqlite(c) = &mut conn {
+                c.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
+            }
             self.conn = Some(conn);
         }
         Ok(self.conn.as_mut().expect("opened above"))
@@ -156,7 +160,7 @@ fn writer_loop(writer: &mut WriterConnection, units: &mpsc::Receiver<Unit>, batc
     }
 }
 
-/// Checkpoints the WAL in the background every `interval` after the writer
+/// Checkpoints the WAL (on SQLite) in the background every `interval` after the writer
 /// committed (`PASSIVE`: it copies what it can without blocking the writer
 /// or readers) until the writer is gone. Nothing is tried while nothing
 /// commits, as when the file has turned read-only.

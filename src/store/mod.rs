@@ -159,11 +159,10 @@ impl Store {
     }
 
     /// Batches the writes made with [`Store::write`] into group commits by
-    /// one writer thread, on SQLite (one writer at a time is all it has).
-    /// PostgreSQL commits writers concurrently, so there each write keeps
-    /// its own transaction.
+    /// one writer thread (unless a batch holds one write). The settings
+    /// choose it for SQLite, which has one writer at a time anyway.
     pub fn with_group_commit(mut self, batch: WriteBatch) -> Self {
-        if self.backend == Backend::Sqlite && batch.max_items > 1 {
+        if batch.max_items > 1 {
             self.writer = Some(GroupWriter::start(self.manager.clone(), batch));
         }
         self
