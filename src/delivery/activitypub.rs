@@ -159,14 +159,32 @@ async fn fan_out(fed: &Federation, job: &Job) -> JobOutcome {
             inbox,
         })
         .collect();
+    // Written in one transaction, multi-row INSERTs; as many as this
+    // process has free slots for (and the hosts' caps allow) are leased to
+    // it and start now, the others wait for a claim.
+    let reserved = job.follow_ups.reserve(deliveries.len());
+    let lease = reserved.lease();
     let queued = fed
         .store
-        .run(move |conn| Ok::<_, crate::store::StoreError>(actions::enqueue(conn, &deliveries)?))
+        .run(move |conn| {
+            crate::store::write_transaction(conn, |conn| {
+                Ok::<_, crate::store::StoreError>(actions::enqueue_leased(
+                    conn,
+                    &deliveries,
+                    lease.as_ref(),
+                )?)
+            })
+        })
         .await;
-    if let Err(error) = queued {
-        return retry(error);
+    let (queued, leased) = match queued {
+        Ok(queued) => queued,
+        Err(error) => return retry(error),
+    };
+    let waiting = queued > leased.len();
+    reserved.start(leased);
+    if waiting {
+        fed.wake.notify_one();
     }
-    fed.wake.notify_one();
     if unresolved.is_empty() {
         JobOutcome::Done
     } else {
