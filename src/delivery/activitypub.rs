@@ -16,8 +16,18 @@ use crate::federation::resolve;
 use crate::metrics::DELIVERIES;
 use crate::store::activities;
 
-/// Runs `fanout` jobs.
-pub struct FanOut(pub Federation);
+/// Runs `fanout` jobs; warms the cache of the [`Deliver`] that runs their
+/// deliveries.
+pub struct FanOut {
+    fed: Federation,
+    deliver: Deliver,
+}
+
+impl FanOut {
+    pub fn new(fed: Federation, deliver: Deliver) -> Self {
+        FanOut { fed, deliver }
+    }
+}
 
 /// Runs `deliver` jobs. A fan-out makes many jobs of one activity by one
 /// sender: both are kept for a while instead of read for every inbox.
@@ -53,8 +63,8 @@ fn remember<K: std::hash::Hash + Eq, V>(cache: &Mutex<HashMap<K, V>>, key: K, va
 
 impl JobHandler for FanOut {
     fn handle(&self, job: Job) -> BoxFuture<JobOutcome> {
-        let fed = self.0.clone();
-        Box::pin(async move { fan_out(&fed, &job).await })
+        let (fed, deliver) = (self.fed.clone(), self.deliver.0.clone());
+        Box::pin(async move { fan_out(&fed, &deliver, &job).await })
     }
 }
 
@@ -86,7 +96,38 @@ fn inbox_of(account: &Account) -> String {
         .unwrap_or_else(|| account.inbox_url.clone())
 }
 
-async fn fan_out(fed: &Federation, job: &Job) -> JobOutcome {
+/// Reads once what each delivery of `activity_id` by `sender` needs (the
+/// body, the sender, its signing key) before they start together. A
+/// failure here is left to the deliveries.
+async fn warm(state: &DeliverState, activity_id: &str, sender: &Account) {
+    remember(&state.senders, sender.id, sender.clone());
+    let _ = state.fed.signer_for(sender).await;
+    let cached = state
+        .bodies
+        .lock()
+        .expect("delivery cache")
+        .contains_key(activity_id);
+    if cached {
+        return;
+    }
+    let lookup = activity_id.to_owned();
+    let found = state
+        .fed
+        .store
+        .run(move |conn| {
+            Ok::<_, crate::store::StoreError>(activities::find_by_ap_id(conn, &lookup)?)
+        })
+        .await;
+    if let Ok(Some(row)) = found {
+        remember(
+            &state.bodies,
+            activity_id.to_owned(),
+            Arc::new(row.document.into_bytes()),
+        );
+    }
+}
+
+async fn fan_out(fed: &Federation, deliver: &DeliverState, job: &Job) -> JobOutcome {
     let (activity, sender_id, addressees) = match parse(job) {
         Ok(Action::FanOut {
             activity,
@@ -109,17 +150,18 @@ async fn fan_out(fed: &Federation, job: &Job) -> JobOutcome {
         }
         Err(error) => return retry(error),
     };
-    let mut recipients: Vec<Account> = Vec::new();
+    // (account id, inbox) of each remote recipient.
+    let mut recipients: Vec<(i64, String)> = Vec::new();
     let mut unresolved = Vec::new();
     for address in &addressees {
         if is_public_address(address) {
             continue;
         }
         // A local account's followers: the sender's own, or a thread's
-        // audience a reply is forwarded to.
+        // audience a reply is forwarded to. Only their inboxes are read.
         match accounts::find_local_by_followers_url(&fed.store, address).await {
             Ok(Some(owner)) => {
-                match follows::followers(&fed.store, owner.id).await {
+                match follows::remote_follower_inboxes(&fed.store, owner.id).await {
                     Ok(followers) => recipients.extend(followers),
                     Err(error) => return retry(error),
                 }
@@ -129,7 +171,10 @@ async fn fan_out(fed: &Federation, job: &Job) -> JobOutcome {
             Err(error) => return retry(error),
         }
         match resolve::actor(fed, address).await {
-            Ok(account) => recipients.push(account),
+            Ok(account) if !account.is_local() => {
+                recipients.push((account.id, inbox_of(&account)));
+            }
+            Ok(_) => {}
             Err(error) if error.is_retryable() => unresolved.push(format!("{address}: {error}")),
             Err(error) => tracing::info!(%address, %error, "an addressee cannot be resolved"),
         }
@@ -142,14 +187,16 @@ async fn fan_out(fed: &Federation, job: &Job) -> JobOutcome {
         };
     let mut seen = std::collections::HashSet::new();
     let mut inboxes: Vec<String> = Vec::new();
-    for account in recipients
-        .iter()
-        .filter(|a| !a.is_local() && !blockers.contains(&a.id))
+    for (_, inbox) in recipients
+        .into_iter()
+        .filter(|(id, _)| !blockers.contains(id))
     {
-        let inbox = inbox_of(account);
         if seen.insert(inbox.clone()) {
             inboxes.push(inbox);
         }
+    }
+    if !inboxes.is_empty() {
+        warm(deliver, &activity, &sender).await;
     }
     let deliveries: Vec<Action> = inboxes
         .into_iter()
@@ -159,14 +206,32 @@ async fn fan_out(fed: &Federation, job: &Job) -> JobOutcome {
             inbox,
         })
         .collect();
+    // Written in one transaction, multi-row INSERTs; as many as this
+    // process has free slots for (and the hosts' caps allow) are leased to
+    // it and start now, the others wait for a claim.
+    let reserved = job.follow_ups.reserve(deliveries.len());
+    let lease = reserved.lease();
     let queued = fed
         .store
-        .run(move |conn| Ok::<_, crate::store::StoreError>(actions::enqueue(conn, &deliveries)?))
+        .run(move |conn| {
+            crate::store::write_transaction(conn, |conn| {
+                Ok::<_, crate::store::StoreError>(actions::enqueue_leased(
+                    conn,
+                    &deliveries,
+                    lease.as_ref(),
+                )?)
+            })
+        })
         .await;
-    if let Err(error) = queued {
-        return retry(error);
+    let (queued, leased) = match queued {
+        Ok(queued) => queued,
+        Err(error) => return retry(error),
+    };
+    let waiting = queued > leased.len();
+    reserved.start(leased);
+    if waiting {
+        fed.wake.notify_one();
     }
-    fed.wake.notify_one();
     if unresolved.is_empty() {
         JobOutcome::Done
     } else {
@@ -304,14 +369,12 @@ async fn deliver_inner(state: &DeliverState, job: &Job) -> JobOutcome {
 
 /// The handlers of the ActivityPub deliverer, by job kind.
 pub fn handlers(fed: &Federation) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
+    let deliver = Deliver::new(fed.clone());
     vec![
         (
             actions::FAN_OUT,
-            Arc::new(FanOut(fed.clone())) as Arc<dyn JobHandler>,
+            Arc::new(FanOut::new(fed.clone(), deliver.clone())) as Arc<dyn JobHandler>,
         ),
-        (
-            actions::DELIVER,
-            Arc::new(Deliver::new(fed.clone())) as Arc<dyn JobHandler>,
-        ),
+        (actions::DELIVER, Arc::new(deliver) as Arc<dyn JobHandler>),
     ]
 }

@@ -1,10 +1,16 @@
-//! The delivery side: workers that claim jobs from the durable queue, run
-//! the handler of each job's kind, and record the outcome (done, retried
-//! with backoff, or dead). Several processes may share one queue.
+//! The delivery side: workers that claim jobs from the durable queue in
+//! batches, run the handler of each job's kind, and record the outcomes
+//! (done, retried with backoff, or dead) in batches. A handler may start
+//! the follow-up jobs it makes certain at once (`follow_up`). Several
+//! processes may share one queue.
 
 pub mod activitypub;
 pub mod admin;
 pub mod backoff;
+pub mod follow_up;
+mod recorder;
+
+pub use follow_up::{FollowUps, Reserved};
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -14,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde::Serialize;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::store::jobs::{self, JobRow};
 use crate::store::{Backend, Store, StoreError};
@@ -27,6 +33,8 @@ pub struct Job {
     pub payload: String,
     /// Failed attempts so far.
     pub attempts: i32,
+    /// Where the handler starts the follow-ups it makes certain.
+    pub follow_ups: FollowUps,
 }
 
 /// What came of running a job.
@@ -129,8 +137,6 @@ pub type OutcomeHook = Arc<dyn Fn(&str, &JobOutcome) + Send + Sync>;
 
 /// Finished jobs deleted per statement when pruning.
 const PRUNE_BATCH: i64 = 5_000;
-/// Tries at recording an outcome before the job is left to its lease.
-const RECORD_TRIES: u32 = 12;
 
 /// The worker pool of one process.
 pub struct Workers {
@@ -144,6 +150,11 @@ pub struct Workers {
     /// Jobs claimed by this process whose outcome is not recorded yet:
     /// their leases are renewed.
     in_flight: Mutex<HashSet<i64>>,
+    /// One per job running: claims and follow-ups take them.
+    slots: Arc<Semaphore>,
+    /// Outcomes go here, to be recorded in batches.
+    recorder: recorder::Sender,
+    recorded: Mutex<Option<recorder::Receiver>>,
 }
 
 /// A name for this process's leases, unique among processes.
@@ -155,7 +166,11 @@ fn lease_holder() -> String {
 
 impl Workers {
     pub fn new(store: Store, settings: QueueSettings, wake: Arc<Notify>) -> Self {
+        let (recorder, recorded) = recorder::channel();
         Workers {
+            slots: Arc::new(Semaphore::new(settings.concurrency)),
+            recorder,
+            recorded: Mutex::new(Some(recorded)),
             store,
             handlers: HashMap::new(),
             settings,
@@ -184,12 +199,19 @@ impl Workers {
     /// Claims and runs jobs until `shutdown` turns true, then waits for the
     /// jobs in flight. Unclaimed work stays queued.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let slots = Arc::new(Semaphore::new(self.settings.concurrency));
+        let slots = self.slots.clone();
         let this = Arc::new(self);
         if this.store.backend() == Backend::Sqlite {
             this.release_dead_leases().await;
         }
         let renewer = tokio::spawn(this.clone().renew_leases());
+        let recorded = this
+            .recorded
+            .lock()
+            .expect("recorder lock")
+            .take()
+            .expect("a pool runs once");
+        let recorder = tokio::spawn(recorder::run(this.clone(), recorded));
         let mut pruned_at: Option<Instant> = None;
         loop {
             if *shutdown.borrow() {
@@ -229,17 +251,15 @@ impl Workers {
                 .extend(claimed.iter().map(|row| row.id));
             for row in claimed {
                 let permit = slots.clone().acquire_owned().await.expect("semaphore open");
-                let this = this.clone();
-                tokio::spawn(async move {
-                    this.run_one(row).await;
-                    drop(permit);
-                    // A free slot: look for more work now, not at the next poll.
-                    this.wake.notify_one();
-                });
+                // The recorder looks for more work once the outcome is
+                // written (the host's slot is free in the table then).
+                tokio::spawn(this.clone().run_one(row, permit));
             }
         }
-        // Wait for the jobs in flight.
+        // Wait for the jobs in flight, then for their outcomes.
         let _ = slots.acquire_many(this.settings.concurrency as u32).await;
+        let _ = this.recorder.send(recorder::Message::Stop);
+        let _ = recorder.await;
         renewer.abort();
     }
 
@@ -314,31 +334,6 @@ impl Workers {
         }
     }
 
-    /// Runs `work` until it succeeds, waiting a little longer after each
-    /// failure (a busy database), at most `RECORD_TRIES` times. The job's
-    /// lease is renewed meanwhile, so nobody runs it again.
-    async fn record_with_retries<F>(&self, id: i64, what: &str, work: F)
-    where
-        F: Fn(&mut crate::store::AnyConnection) -> Result<(), StoreError> + Clone + Send + 'static,
-    {
-        let mut pause = Duration::from_millis(50);
-        for attempt in 1..=RECORD_TRIES {
-            let work = work.clone();
-            match self.store.run(move |conn| work(conn)).await {
-                Ok(()) => return,
-                Err(error) if attempt < RECORD_TRIES => {
-                    tracing::warn!(job = id, attempt, %error, "recording {what} failed; trying again");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                Err(error) => {
-                    // The lease expires and another attempt happens: at least once.
-                    tracing::error!(job = id, %error, "recording {what} failed; the job's lease will expire");
-                }
-            }
-        }
-    }
-
     async fn claim(&self, limit: usize) -> Result<Vec<JobRow>, StoreError> {
         let lease = chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
         let host_cap = self.settings.host_cap;
@@ -367,29 +362,36 @@ impl Workers {
             .await
     }
 
-    async fn run_one(&self, row: JobRow) {
-        let id = row.id;
-        self.run_and_record(row).await;
-        self.in_flight.lock().expect("in-flight lock").remove(&id);
+    /// Runs a claimed (or directly leased) job holding one of the pool's
+    /// slots, and hands its outcome to the recorder.
+    async fn run_one(self: Arc<Self>, row: JobRow, slot: OwnedSemaphorePermit) {
+        let finished = self.clone().run_job(row).await;
+        // Handed over before the slot is freed: the pool, stopping, waits
+        // for every slot and then for the recorder.
+        if self
+            .recorder
+            .send(recorder::Message::Finished(finished))
+            .is_err()
+        {
+            tracing::error!("the recorder has stopped; the job's lease will expire");
+        }
+        drop(slot);
     }
 
-    async fn run_and_record(&self, row: JobRow) {
+    async fn run_job(self: Arc<Self>, row: JobRow) -> recorder::Finished {
         let job = Job {
             id: row.id,
             kind: row.kind.clone(),
             payload: row.payload,
             attempts: row.attempts,
+            follow_ups: FollowUps::of(self.clone()),
         };
+        let (id, kind, attempts) = (job.id, job.kind.clone(), job.attempts + 1);
         let outcome = match self.handlers.get(&row.kind) {
             Some(handler) => {
-                match tokio::time::timeout(self.settings.job_timeout, handler.handle(job.clone()))
-                    .await
-                {
+                match tokio::time::timeout(self.settings.job_timeout, handler.handle(job)).await {
                     Ok(outcome) => outcome,
-                    Err(_) => {
-                        self.record_timeout(&job).await;
-                        return;
-                    }
+                    Err(_) => return self.timed_out(id, &kind, attempts),
                 }
             }
             None => JobOutcome::Fail {
@@ -397,19 +399,36 @@ impl Workers {
             },
         };
         if let Some(hook) = &self.on_outcome {
-            hook(&row.kind, &outcome);
+            hook(&kind, &outcome);
         }
-        self.record(&job, &outcome).await;
+        let outcome = match outcome {
+            JobOutcome::Done => recorder::Outcome::Done,
+            JobOutcome::Fail { error } => {
+                tracing::info!(job = id, %kind, attempts, %error, "job failed");
+                recorder::Outcome::Bury { attempts, error }
+            }
+            JobOutcome::Retry { error, retry_after } => {
+                tracing::info!(job = id, %kind, attempts, %error, "job failed");
+                match backoff::next_delay(attempts, backoff::random_jitter(), retry_after) {
+                    Some(delay) => recorder::Outcome::Retry {
+                        attempts,
+                        delay,
+                        error,
+                    },
+                    None => recorder::Outcome::Bury { attempts, error },
+                }
+            }
+        };
+        recorder::Finished { id, outcome }
     }
 
     /// A run went over the time limit: retry later, or bury the job once it
     /// has crashed `max_crashes` times.
-    async fn record_timeout(&self, job: &Job) {
-        let (id, attempts, max_crashes) = (job.id, job.attempts + 1, self.settings.max_crashes);
-        tracing::warn!(job = id, kind = %job.kind, timeout = ?self.settings.job_timeout, "job went over its time limit");
+    fn timed_out(&self, id: i64, kind: &str, attempts: i32) -> recorder::Finished {
+        tracing::warn!(job = id, %kind, timeout = ?self.settings.job_timeout, "job went over its time limit");
         if let Some(hook) = &self.on_outcome {
             hook(
-                &job.kind,
+                kind,
                 &JobOutcome::Retry {
                     error: "timed out".into(),
                     retry_after: None,
@@ -418,44 +437,9 @@ impl Workers {
         }
         let delay =
             backoff::next_delay(attempts, backoff::random_jitter(), None).unwrap_or_default();
-        self.record_with_retries(id, "a job timeout", move |conn| {
-            let now = Utc::now().naive_utc();
-            let run_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-            jobs::time_out(conn, id, max_crashes, run_at, now)?;
-            Ok(())
-        })
-        .await;
-    }
-
-    async fn record(&self, job: &Job, outcome: &JobOutcome) {
-        let (id, attempts, outcome) = (job.id, job.attempts + 1, outcome.clone());
-        match &outcome {
-            JobOutcome::Done => {}
-            JobOutcome::Retry { error, .. } | JobOutcome::Fail { error } => {
-                tracing::info!(job = id, kind = %job.kind, attempts, %error, "job failed");
-            }
+        recorder::Finished {
+            id,
+            outcome: recorder::Outcome::TimedOut { delay },
         }
-        let delay = match &outcome {
-            JobOutcome::Retry { retry_after, .. } => {
-                backoff::next_delay(attempts, backoff::random_jitter(), *retry_after)
-            }
-            _ => None,
-        };
-        self.record_with_retries(id, "a job outcome", move |conn| {
-            let now = Utc::now().naive_utc();
-            match &outcome {
-                JobOutcome::Done => jobs::complete(conn, id, now)?,
-                JobOutcome::Fail { error } => jobs::bury(conn, id, attempts, error, now)?,
-                JobOutcome::Retry { error, .. } => match delay {
-                    Some(delay) => {
-                        let run_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                        jobs::retry(conn, id, attempts, run_at, error, now)?
-                    }
-                    None => jobs::bury(conn, id, attempts, error, now)?,
-                },
-            };
-            Ok(())
-        })
-        .await;
     }
 }

@@ -6,7 +6,7 @@ use chrono::{NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::store::AnyConnection;
-use crate::store::jobs::{self, NewJobRow};
+use crate::store::jobs::{self, JobRow, LeaseTo, NewJobRow};
 
 /// Job kind of [`Action::FanOut`].
 pub const FAN_OUT: &str = "fanout";
@@ -121,7 +121,7 @@ impl Action {
     /// Two actions with the same key are the same work.
     pub fn dedup_key(&self) -> String {
         match self {
-            Action::FanOut { activity, .. } => format!("fanout {activity}"),
+            Action::FanOut { activity, .. } => fan_out_key(activity),
             Action::Deliver {
                 activity, inbox, ..
             } => format!("deliver {activity} {inbox}"),
@@ -207,12 +207,48 @@ pub fn enqueue_later(
     enqueue_to_run(conn, actions, Utc::now().naive_utc(), run_at)
 }
 
+/// The dedup key of the fan-out of `activity`.
+pub fn fan_out_key(activity: &str) -> String {
+    format!("fanout {activity}")
+}
+
+/// Writes actions to the job queue, due now, and leases up to `lease.max`
+/// of the new jobs to `lease.holder` (per-host cap kept) so that it runs
+/// them itself at once: call it inside a transaction (see
+/// [`jobs::lease_queued`]). Returns how many jobs were queued and the
+/// leased ones.
+pub fn enqueue_leased(
+    conn: &mut AnyConnection,
+    actions: &[Action],
+    lease: Option<&LeaseTo>,
+) -> diesel::QueryResult<(usize, Vec<JobRow>)> {
+    let now = Utc::now().naive_utc();
+    with_rows(actions, now, now, |rows| {
+        let queued = jobs::enqueue_returning(conn, rows)?;
+        let leased = match lease {
+            Some(lease) => jobs::lease_queued(conn, &queued, lease)?,
+            None => Vec::new(),
+        };
+        Ok((queued.len(), leased))
+    })
+}
+
 fn enqueue_to_run(
     conn: &mut AnyConnection,
     actions: &[Action],
     now: NaiveDateTime,
     run_at: NaiveDateTime,
 ) -> diesel::QueryResult<usize> {
+    with_rows(actions, now, run_at, |rows| jobs::enqueue(conn, rows))
+}
+
+/// Calls `write` with the job rows of `actions`.
+fn with_rows<T>(
+    actions: &[Action],
+    now: NaiveDateTime,
+    run_at: NaiveDateTime,
+    write: impl FnOnce(&[NewJobRow<'_>]) -> T,
+) -> T {
     let prepared: Vec<(String, String, Option<String>, &'static str)> = actions
         .iter()
         .map(|action| {
@@ -238,5 +274,5 @@ fn enqueue_to_run(
             updated_at: now,
         })
         .collect();
-    jobs::enqueue(conn, &rows)
+    write(&rows)
 }

@@ -32,6 +32,22 @@ pub async fn blockers_of(store: &Store, blocked_id: i64) -> Result<Vec<i64>, Dom
         .await
 }
 
+/// The inboxes of an account's accepted remote followers: (follower id,
+/// shared inbox if it has one, else its inbox), oldest first.
+pub async fn remote_follower_inboxes(
+    store: &Store,
+    account_id: i64,
+) -> Result<Vec<(i64, String)>, DomainError> {
+    store
+        .run(move |conn| {
+            Ok(rows::remote_follower_inboxes(conn, account_id)?
+                .into_iter()
+                .map(|(id, inbox, shared)| (id, shared.unwrap_or(inbox)))
+                .collect())
+        })
+        .await
+}
+
 /// Accepted followers of an account.
 pub async fn followers(store: &Store, account_id: i64) -> Result<Vec<Account>, DomainError> {
     store

@@ -5,10 +5,10 @@
 use chrono::{NaiveDateTime, Utc};
 use serde_json::Value;
 
-use crate::delivery::{BoxFuture, Job, JobHandler, JobOutcome};
+use crate::delivery::{BoxFuture, FollowUps, Job, JobHandler, JobOutcome};
 use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account};
-use crate::domain::actions::Action;
+use crate::domain::actions::{self, Action};
 use crate::domain::audience::PUBLIC;
 use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::{self, NewActivity, Post};
@@ -16,6 +16,7 @@ use crate::federation::ctx::Federation;
 use crate::federation::documents::{
     ActivityDocument, ActivityKind, ActivityObject, stored_document,
 };
+use crate::store::jobs;
 
 /// Runs `room_relay` jobs.
 pub struct Relay(pub Federation);
@@ -30,7 +31,7 @@ impl JobHandler for Relay {
                     error: "unreadable payload".into(),
                 };
             };
-            match relay(&fed, room_id, &activity).await {
+            match relay(&fed, room_id, &activity, &job.follow_ups).await {
                 Ok(outcome) => outcome,
                 Err(error) => JobOutcome::Retry {
                     error: error.to_string(),
@@ -68,6 +69,7 @@ async fn relay(
     fed: &Federation,
     room_id: i64,
     activity_id: &str,
+    follow_ups: &FollowUps,
 ) -> Result<JobOutcome, DomainError> {
     let Some(room) = accounts::find_by_id(&fed.store, room_id).await? else {
         return Ok(JobOutcome::Fail {
@@ -101,8 +103,29 @@ async fn relay(
         now,
     );
     // The ledger routes the Announce: to the members, and the room's feed
-    // to its WebSub subscribers.
-    ledger::record(&fed.store, &fed.urls, &room, new, Effect::None).await?;
+    // to its WebSub subscribers. Its fan-out, certain, is leased to this
+    // process in the same transaction and starts here at once.
+    let reserved = follow_ups.reserve(1);
+    let lease = reserved.lease();
+    let urls = fed.urls.clone();
+    let fan_out = vec![actions::fan_out_key(&id)];
+    let leased = fed
+        .store
+        .run(move |conn| {
+            crate::store::write_transaction(conn, |conn| {
+                ledger::record_in(conn, &urls, &room, &new, &Effect::None)?;
+                Ok::<_, DomainError>(match &lease {
+                    Some(lease) => {
+                        let queued = jobs::queued_by_keys(conn, &fan_out)?;
+                        jobs::lease_queued(conn, &queued, lease)?
+                    }
+                    None => Vec::new(),
+                })
+            })
+        })
+        .await?;
+    reserved.start(leased);
+    // The rest (WebSub pushes, or the fan-out without a free slot).
     fed.wake.notify_one();
     Ok(JobOutcome::Done)
 }

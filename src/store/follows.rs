@@ -91,6 +91,26 @@ pub fn followers(conn: &mut AnyConnection, followee_id: i64) -> QueryResult<Vec<
         .load(conn)
 }
 
+/// The accepted remote followers of `followee_id`, oldest first, as what a
+/// fan-out needs of each: id, inbox and shared inbox.
+pub fn remote_follower_inboxes(
+    conn: &mut AnyConnection,
+    followee_id: i64,
+) -> QueryResult<Vec<(i64, String, Option<String>)>> {
+    follows::table
+        .inner_join(accounts::table.on(accounts::id.eq(follows::follower_id)))
+        .filter(follows::followee_id.eq(followee_id))
+        .filter(follows::accepted.eq(true))
+        .filter(accounts::domain.is_not_null())
+        .order(follows::id.asc())
+        .select((
+            accounts::id,
+            accounts::inbox_url,
+            accounts::shared_inbox_url,
+        ))
+        .load(conn)
+}
+
 /// Accounts `follower_id` follows (accepted), oldest first.
 pub fn following(conn: &mut AnyConnection, follower_id: i64) -> QueryResult<Vec<AccountRow>> {
     follows::table

@@ -44,18 +44,134 @@ pub struct NewJobRow<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-/// Inserts jobs; a job whose `dedup_key` exists already is skipped.
-/// Returns how many were inserted.
+/// Rows per multi-row INSERT: 9 bound parameters a row keep a statement
+/// (4,500) far under SQLite's limit of 32,766.
+pub const INSERT_CHUNK: usize = 500;
+
+/// Inserts jobs, `INSERT_CHUNK` rows a statement; a job whose `dedup_key`
+/// exists already is skipped. Returns how many were inserted.
 pub fn enqueue(conn: &mut AnyConnection, rows: &[NewJobRow<'_>]) -> QueryResult<usize> {
     let mut inserted = 0;
-    // Batches keep statements under SQLite's bound-parameter limit.
-    for chunk in rows.chunks(500) {
+    for chunk in rows.chunks(INSERT_CHUNK) {
         inserted += crate::with_backend!(conn, |c| diesel::insert_into(jobs::table)
             .values(chunk)
             .on_conflict_do_nothing()
             .execute(c))?;
     }
     Ok(inserted)
+}
+
+/// A job just queued: its id and host.
+pub type Queued = (i64, Option<String>);
+
+/// [`enqueue`], returning the id and host of every job inserted (not of
+/// the duplicates skipped), in the order of `rows`.
+pub fn enqueue_returning(
+    conn: &mut AnyConnection,
+    rows: &[NewJobRow<'_>],
+) -> QueryResult<Vec<Queued>> {
+    let mut inserted = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut queued: Vec<Queued> =
+            crate::with_backend!(conn, |c| diesel::insert_into(jobs::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .returning((jobs::id, jobs::host))
+                .get_results(c))?;
+        queued.sort_unstable_by_key(|(id, _)| *id);
+        inserted.append(&mut queued);
+    }
+    Ok(inserted)
+}
+
+/// The pending jobs with these dedup keys: work just queued by code that
+/// does not return the ids, such as the ledger's.
+pub fn queued_by_keys(conn: &mut AnyConnection, keys: &[String]) -> QueryResult<Vec<Queued>> {
+    jobs::table
+        .filter(jobs::dedup_key.eq_any(keys))
+        .filter(jobs::status.eq("pending"))
+        .order(jobs::id)
+        .select((jobs::id, jobs::host))
+        .load(conn)
+}
+
+/// Who jobs leased as they are queued go to, and on what terms.
+#[derive(Debug, Clone)]
+pub struct LeaseTo {
+    pub holder: String,
+    pub now: NaiveDateTime,
+    pub until: NaiveDateTime,
+    /// Jobs running at once against one host, across all processes.
+    pub host_cap: i64,
+    /// Most jobs leased (the holder's free slots).
+    pub max: usize,
+}
+
+/// Leases to `lease.holder` up to `lease.max` of the just `queued` jobs, in
+/// order, at most `lease.host_cap` running per host counting those running
+/// anywhere; the others stay pending for any claimer. Call it in the
+/// transaction that queued them: nobody sees them unleased. On PostgreSQL
+/// it takes the claims' advisory lock (held until that transaction ends),
+/// so the per-host cap stays exact across processes.
+pub fn lease_queued(
+    conn: &mut AnyConnection,
+    queued: &[Queued],
+    lease: &LeaseTo,
+) -> QueryResult<Vec<JobRow>> {
+    if queued.is_empty() || lease.max == 0 {
+        return Ok(Vec::new());
+    }
+    if matches!(conn, AnyConnection::Postgresql(_)) {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({CLAIM_LOCK_KEY})"))
+            .execute(conn)?;
+    }
+    let mut hosts: Vec<&str> = queued.iter().filter_map(|(_, h)| h.as_deref()).collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    let mut running: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for chunk in hosts.chunks(INSERT_CHUNK) {
+        let counts: Vec<(Option<String>, i64)> = jobs::table
+            .filter(jobs::status.eq("running"))
+            .filter(jobs::locked_until.ge(lease.now))
+            .filter(jobs::host.eq_any(chunk))
+            .group_by(jobs::host)
+            .select((jobs::host, diesel::dsl::count_star()))
+            .load(conn)?;
+        running.extend(counts.into_iter().filter_map(|(h, n)| Some((h?, n))));
+    }
+    let mut picked = Vec::new();
+    for (id, host) in queued {
+        if picked.len() >= lease.max {
+            break;
+        }
+        if let Some(host) = host {
+            let busy = running.entry(host.clone()).or_insert(0);
+            if *busy >= lease.host_cap {
+                continue;
+            }
+            *busy += 1;
+        }
+        picked.push(*id);
+    }
+    let mut leased = Vec::with_capacity(picked.len());
+    for chunk in picked.chunks(INSERT_CHUNK) {
+        let mut rows: Vec<JobRow> = crate::with_backend!(conn, |c| diesel::update(
+            jobs::table
+                .filter(jobs::id.eq_any(chunk))
+                .filter(jobs::status.eq("pending"))
+        )
+        .set((
+            jobs::status.eq("running"),
+            jobs::locked_until.eq(Some(lease.until)),
+            jobs::lease_holder.eq(Some(&lease.holder)),
+            jobs::updated_at.eq(lease.now),
+        ))
+        .returning(JobRow::as_returning())
+        .get_results(c))?;
+        rows.sort_unstable_by_key(|row| row.id);
+        leased.append(&mut rows);
+    }
+    Ok(leased)
 }
 
 /// Claims due jobs (and jobs whose lease expired), at most `host_cap`
@@ -246,6 +362,26 @@ pub fn expire_all_leases(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryR
     )
     .set(jobs::locked_until.eq(expired))
     .execute(conn)
+}
+
+/// Marks finished jobs done, `INSERT_CHUNK` a statement. Returns how many.
+pub fn complete_all(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let mut completed = 0;
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        completed += diesel::update(jobs::table.filter(jobs::id.eq_any(chunk)))
+            .set((
+                jobs::status.eq("done"),
+                jobs::locked_until.eq(None::<NaiveDateTime>),
+                jobs::lease_holder.eq(None::<String>),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(completed)
 }
 
 /// Marks a job finished.

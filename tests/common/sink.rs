@@ -47,6 +47,9 @@ struct SinkState {
     /// `METHOD /path` of every request that reached the sink.
     requests: Arc<Mutex<Vec<String>>>,
     behaviour: Arc<Mutex<Behaviour>>,
+    /// POSTs being answered now, and the most there ever were at once.
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    most_in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 pub struct Sink {
@@ -75,6 +78,8 @@ impl Sink {
                 retry_after: None,
                 delay: Duration::ZERO,
             })),
+            in_flight: Arc::default(),
+            most_in_flight: Arc::default(),
         };
         let app = Router::new()
             .route("/actors/{n}", get(actor))
@@ -119,6 +124,14 @@ impl Sink {
     /// `METHOD /path` of every request so far, whatever it was.
     pub fn requests(&self) -> Vec<String> {
         self.state.requests.lock().unwrap().clone()
+    }
+
+    /// The most POSTs the sink was answering at once (it answers them
+    /// all concurrently, each after the behaviour's delay).
+    pub fn most_at_once(&self) -> usize {
+        self.state
+            .most_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// `host:port` of the sink: the domain its actors live on.
@@ -168,10 +181,14 @@ async fn record(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    use std::sync::atomic::Ordering;
+    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.most_in_flight.fetch_max(now, Ordering::SeqCst);
     let behaviour = state.behaviour.lock().unwrap().clone();
     if !behaviour.delay.is_zero() {
         tokio::time::sleep(behaviour.delay).await;
     }
+    state.in_flight.fetch_sub(1, Ordering::SeqCst);
     state.received.lock().unwrap().push(Received {
         path: uri.path().to_owned(),
         headers,
