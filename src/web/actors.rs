@@ -42,9 +42,9 @@ pub async fn site(
     Path(domain): Path<String>,
     representation: Representation,
 ) -> Result<Response, WebError> {
-    let account =
+    let actor =
         super::collections::owner_actor::<{ super::collections::SITE }>(&state, &domain).await?;
-    render(&state, &account, representation).await
+    render(&state, &actor, representation).await
 }
 
 /// `GET /@{name}`: the profile page of a user or room.
