@@ -43,6 +43,7 @@ pub const ENV_VARS: &[&str] = &[
     "ESTUARY_INSTANCE_DESCRIPTION",
     "ESTUARY_CONTACT",
     "ESTUARY_LOG_FORMAT",
+    "ESTUARY_CACHE_REFRESH_MS",
 ];
 
 pub const DEFAULT_BASE_URL: &str = "http://localhost:8080";
@@ -74,6 +75,7 @@ pub const DEFAULT_LOGIN_CONCURRENCY: usize = 2;
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
 pub const DEFAULT_WEBMENTION_QUEUE_MAX: u32 = 1_000;
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_CACHE_REFRESH_MS: u64 = 250;
 pub const DEFAULT_INSTANCE_DESCRIPTION: &str = "A place where the fediverse and the IndieWeb meet: follow its people and join its rooms \
      from Mastodon or any fediverse app, or from your own web site.";
 
@@ -127,6 +129,10 @@ pub struct Config {
     pub webmention_queue_max: u32,
     /// Time a client has to send a request's headers.
     pub header_read_timeout: Duration,
+    /// How often the process checks whether cached accounts changed (in
+    /// another process, or behind its back): the longest an actor document,
+    /// WebFinger answer or key may be served stale.
+    pub cache_refresh: Duration,
     /// Whether `/metrics` is served (off by default: it tells anyone about
     /// the instance's traffic and queue).
     pub metrics: bool,
@@ -193,6 +199,7 @@ struct FileSettings {
     login_max_failures: Option<u32>,
     webmention_queue_max: Option<u32>,
     header_read_timeout_secs: Option<u64>,
+    cache_refresh_ms: Option<u64>,
     metrics: Option<bool>,
     log: Option<String>,
     instance_name: Option<String>,
@@ -369,6 +376,12 @@ impl Config {
             file.header_read_timeout_secs,
             DEFAULT_HEADER_READ_TIMEOUT_SECS,
         )?;
+        let cache_refresh_ms = number(
+            &var,
+            "ESTUARY_CACHE_REFRESH_MS",
+            file.cache_refresh_ms,
+            DEFAULT_CACHE_REFRESH_MS,
+        )?;
         let metrics = match var("ESTUARY_METRICS") {
             Some(text) => parse_bool("ESTUARY_METRICS", &text)?,
             None => file.metrics.unwrap_or(false),
@@ -406,6 +419,7 @@ impl Config {
             login_max_failures,
             webmention_queue_max,
             header_read_timeout: Duration::from_secs(header_read_timeout_secs),
+            cache_refresh: Duration::from_millis(cache_refresh_ms),
             metrics,
             log_format,
             instance_name,

@@ -104,6 +104,16 @@ impl Server {
     /// bind port 0 first to learn the base URL).
     pub async fn with_listener(config: Config, listener: TcpListener) -> Result<Self, ServeError> {
         let store = open_store(&config)?;
+        Self::with_store(config, listener, store).await
+    }
+
+    /// Like [`Server::with_listener`] on a store the caller opened (tests
+    /// watch the statements it runs).
+    pub async fn with_store(
+        config: Config,
+        listener: TcpListener,
+        store: Store,
+    ) -> Result<Self, ServeError> {
         let migrate_store = store.clone();
         let applied = tokio::task::spawn_blocking(move || migrate_store.migrate())
             .await
@@ -135,6 +145,11 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let (stop, stopped) = watch::channel(false);
+        let refresher = tokio::spawn(crate::federation::actor_cache::refresh(
+            self.state.fed.clone(),
+            self.state.config.cache_refresh,
+            stopped.clone(),
+        ));
         let workers = tokio::spawn(workers(&self.state).run(stopped));
         let header_read_timeout = self.state.config.header_read_timeout;
         let app = router(self.state);
@@ -144,6 +159,7 @@ impl Server {
         })
         .await;
         let _ = workers.await;
+        let _ = refresher.await;
         Ok(())
     }
 }

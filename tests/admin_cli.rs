@@ -255,6 +255,12 @@ async fn suspension_hides_the_account_and_refuses_its_tokens_and_password() {
 
     let out = json_stdout(&cli(&server, &["user", "suspend", "alice"]).await);
     assert_eq!(out["status"], "suspended");
+    // The server caches the account; another process's change reaches it
+    // within the cache's refresh bound.
+    common::within_cache_bound("the suspension", || async {
+        server.get("/@alice", Some("text/html")).await.status() == 404
+    })
+    .await;
     for (path, accept) in [
         ("/@alice", "text/html"),
         ("/users/alice", "application/activity+json"),
@@ -288,7 +294,10 @@ async fn suspension_hides_the_account_and_refuses_its_tokens_and_password() {
 
     let out = json_stdout(&cli(&server, &["user", "unsuspend", "alice"]).await);
     assert_eq!(out["status"], "active");
-    assert_eq!(server.get("/@alice", Some("text/html")).await.status(), 200);
+    common::within_cache_bound("the end of the suspension", || async {
+        server.get("/@alice", Some("text/html")).await.status() == 200
+    })
+    .await;
     assert_eq!(inbox_get().await.unwrap().status(), 200);
     assert_refused(
         &cli(&server, &["user", "suspend", "nobody"]).await,

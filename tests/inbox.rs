@@ -531,6 +531,18 @@ async fn a_rotated_key_is_fetched_again_once() {
         "UPDATE accounts SET public_key_pem = '{}', private_key_pem = '{}' WHERE username = 'bob'",
         fresh.public_pem, fresh.private_pem
     ));
+    // B serves bob's actor from memory: a change made behind its back
+    // reaches it within the cache's bound.
+    common::within_cache_bound("bob's new key on B", || async {
+        let actor: serde_json::Value =
+            p.b.get("/users/bob", Some("application/activity+json"))
+                .await
+                .json()
+                .await
+                .unwrap();
+        actor["publicKey"]["publicKeyPem"] == fresh.public_pem.as_str()
+    })
+    .await;
     let rotated = Signer {
         key_id: bob.key_id.clone(),
         key: std::sync::Arc::new(

@@ -302,6 +302,9 @@ async fn a_suspended_remote_account_is_refused_and_its_posts_hidden() {
             post_with(&a_inbox, headers, body).await
         }
     };
+    // The server keeps the suspended remote accounts in memory: a change by
+    // another process reaches it within the cache's bound.
+    tokio::time::sleep(common::CACHE_BOUND).await;
     let refused = post_as("bob", 1).await;
     assert_eq!(refused.status(), 403);
     assert!(refused.text().await.unwrap().contains("this account"));
@@ -317,6 +320,7 @@ async fn a_suspended_remote_account_is_refused_and_its_posts_hidden() {
         "not an account known here",
     );
     json_stdout(&cli(&a, &["account", "unsuspend", &b.url("/users/bob")]).await);
+    tokio::time::sleep(common::CACHE_BOUND).await;
     assert_eq!(post_as("bob", 2).await.status(), 202);
     assert!(room_page(&a).await.contains("Bob was here"));
     a.stop().await;

@@ -504,3 +504,18 @@ pub async fn find_local_by_followers_url(
         .run(move |conn| Ok(rows::find_local_by_followers_url(conn, &url)?.map(row_to_account)))
         .await
 }
+
+/// Actor ids of the suspended or deleted remote accounts.
+pub async fn hidden_remote_actor_urls(store: &Store) -> Result<Vec<String>, DomainError> {
+    store
+        .run(|conn| Ok(rows::hidden_remote_actor_urls(conn)?))
+        .await
+}
+
+/// The `cache_generation` counter: it moves whenever a local account, or a
+/// remote account's suspension, changes (in any process).
+pub async fn cache_generation(store: &Store) -> Result<i64, DomainError> {
+    store
+        .run(|conn| Ok(crate::store::cache_generation::current(conn)?))
+        .await
+}

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use openssl::pkey::{PKey, Private};
 use tokio::sync::Notify;
 
+use super::actor_cache::ActorCache;
 use super::fetch::{Fetcher, Signer};
 use super::keys::KeyCache;
 use crate::domain::DomainError;
@@ -34,6 +35,8 @@ pub struct Federation {
     pub urls: Urls,
     pub fetcher: Fetcher,
     pub keys: Arc<KeyCache>,
+    /// Local accounts and their documents, as this process last read them.
+    pub actors: Arc<ActorCache>,
     pub metrics: Arc<Metrics>,
     /// Wakes this process's workers when work was queued.
     pub wake: Arc<Notify>,
@@ -63,6 +66,7 @@ impl Federation {
             fetcher,
             moderation,
             keys: Arc::new(KeyCache::default()),
+            actors: Arc::default(),
             metrics,
             wake: Arc::new(Notify::new()),
             instance_actor: Arc::new(instance_actor),
@@ -95,6 +99,14 @@ impl Federation {
             .expect("signers lock")
             .insert(account.id, key.clone());
         Ok(Signer { key_id, key })
+    }
+
+    /// Forgets what was read once of local accounts besides their cached
+    /// documents: parsed private keys and local public keys (a key may have
+    /// changed, or its account been suspended).
+    pub fn forget_local_secrets(&self) {
+        self.signers.write().expect("signers lock").clear();
+        self.keys.forget_local();
     }
 
     /// The signer of the instance actor, for the instance's own fetches.

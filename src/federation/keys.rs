@@ -92,6 +92,14 @@ impl KeyCache {
             .cloned()
     }
 
+    /// Forgets the keys of local accounts (they changed, or may have).
+    pub fn forget_local(&self) {
+        self.keys
+            .write()
+            .expect("key cache lock")
+            .retain(|_, key| !key.owner.is_local());
+    }
+
     fn put(&self, key_id: &str, key: OwnedKey) {
         let mut keys = self.keys.write().expect("key cache lock");
         if keys.len() >= MAX_CACHED_KEYS {

@@ -3,6 +3,7 @@
 //! pipeline.
 
 pub mod actor;
+pub mod actor_cache;
 pub mod answers;
 pub mod builders;
 pub mod client;

@@ -8,7 +8,6 @@ use serde_json::Value;
 use super::ctx::Federation;
 use super::wire::{host_of_url, id_of};
 use crate::domain::DomainError;
-use crate::domain::accounts;
 
 /// Why an inbox POST is turned away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,9 +83,7 @@ pub async fn refusal(
         }
     }
     if let Some(actor) = actor
-        && let Some(account) = accounts::find_by_actor_url(&fed.store, &actor).await?
-        && !account.is_local()
-        && account.is_hidden()
+        && fed.actors.is_hidden_remote(&fed.store, &actor).await?
     {
         return Ok(Some(Refusal::SuspendedAccount));
     }

@@ -140,7 +140,7 @@ pub async fn verify(fed: &Federation, mention: &Mention) -> Result<JobOutcome, D
     entry.url = Some(mention.source.clone())
         .filter(|u| Url::parse(u).is_ok_and(|u| u.origin() == origin.origin()));
     let site = site_profile(fed, &document, item, &page.final_url).await;
-    let proxy = accounts::ensure_proxy(&fed.store, &fed.urls, site).await?;
+    let proxy = crate::federation::actor_cache::ensure_proxy(fed, site).await?;
     let addressees = addressees(fed, &mut entry, &mention.target, &origin, &proxy).await?;
     if addressees.is_empty() {
         return reject(fed, mention, "the entry addresses nobody here").await;

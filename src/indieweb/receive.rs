@@ -223,7 +223,7 @@ pub async fn verify(fed: &Federation, id: i64) -> Result<JobOutcome, DomainError
         page.final_url.to_string()
     };
     let site = site_profile(fed, &document, entry_item, &page.final_url).await;
-    let proxy = accounts::ensure_proxy(&fed.store, &fed.urls, site).await?;
+    let proxy = crate::federation::actor_cache::ensure_proxy(fed, site).await?;
     let is_follow = matches!(entry.kind, EntryKind::Follow(_));
     let (object, recorded) = match publish_entry(fed, &proxy, &mention, entry, source_url).await {
         Ok(published) => published,

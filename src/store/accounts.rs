@@ -329,3 +329,16 @@ pub fn clear_avatars(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<usize
     }
     Ok(changed)
 }
+
+/// Actor ids of the remote accounts that are suspended or deleted.
+pub fn hidden_remote_actor_urls(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
+    accounts::table
+        .filter(accounts::domain.is_not_null())
+        .filter(
+            accounts::suspended_at
+                .is_not_null()
+                .or(accounts::deleted_at.is_not_null()),
+        )
+        .select(accounts::actor_url)
+        .load(conn)
+}

@@ -1,6 +1,8 @@
 //! The connection type over both backends, and the r2d2 manager that picks
 //! the backend from the database URL and prepares SQLite connections.
 
+use std::time::{Duration, Instant};
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
@@ -123,14 +125,19 @@ impl ConnectionManager {
     }
 }
 
+/// A connection that proved itself this recently (opened, or returned to
+/// the pool after work that did not fail) is handed out without a round
+/// trip; one idle for longer is tested first (the server or a pooler may
+/// have closed it meanwhile).
+const FRESH: Duration = Duration::from_secs(5);
+
 /// A pooled connection, and whether work on it failed since it was last
 /// checked (then it is probed before it goes back to the pool).
 pub struct PooledConnection {
     pub conn: AnyConnection,
     pub suspect: bool,
-    /// Set when the connection's state is unknown (work on it panicked in
-    /// a transaction): it leaves the pool without a probe.
-    pub discard: bool,
+    /// When it last answered: opened, probed, or did work without error.
+    answered_at: Instant,
 }
 
 impl PooledConnection {
@@ -173,26 +180,35 @@ impl r2d2::ManageConnection for ConnectionManager {
         Ok(PooledConnection {
             conn: self.open()?,
             suspect: false,
-            discard: false,
+            answered_at: Instant::now(),
         })
     }
 
+    /// The check on checkout: no statement for a connection that answered
+    /// within [`FRESH`] (no `SELECT 1` before every request's work), one
+    /// `SELECT 1` for a connection idle for longer.
     fn is_valid(&self, conn: &mut PooledConnection) -> Result<(), ConnectError> {
-        Ok(conn.conn.batch_execute("SELECT 1")?)
+        if conn.answered_at.elapsed() < FRESH {
+            return Ok(());
+        }
+        conn.conn.batch_execute("SELECT 1")?;
+        conn.answered_at = Instant::now();
+        Ok(())
     }
 
     /// A connection whose work failed leaves the pool unless it passes the
     /// probe: a closed PostgreSQL connection, or a SQLite connection left
     /// read-only, is replaced by a fresh one once the fault is fixed.
     fn has_broken(&self, conn: &mut PooledConnection) -> bool {
-        if conn.discard {
-            return true;
-        }
         if !std::mem::take(&mut conn.suspect) {
+            conn.answered_at = Instant::now();
             return false;
         }
         match conn.probe() {
-            Ok(()) => false,
+            Ok(()) => {
+                conn.answered_at = Instant::now();
+                false
+            }
             Err(error) => {
                 tracing::warn!(%error, "a broken database connection leaves the pool");
                 true

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod blocks;
+pub mod cache_generation;
 mod connection;
 pub mod domain_blocks;
 pub mod follows;

@@ -146,6 +146,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    cache_generation (id) {
+        id -> Integer,
+        generation -> BigInt,
+    }
+}
+
+diesel::table! {
     health_checks (id) {
         id -> Integer,
         checked_at -> Timestamp,

@@ -1,6 +1,8 @@
 //! Actors at their ids (`/users/NAME`, `/rooms/NAME`) and profile pages
 //! (`/@NAME`), as ActivityStreams JSON or an h-card page.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::header::VARY;
 use axum::response::{IntoResponse, Response};
@@ -9,9 +11,10 @@ use super::AppState;
 use super::error::WebError;
 use super::negotiate::Representation;
 use super::pages::ProfilePage;
-use super::well_known::json_response;
-use crate::domain::accounts::{self, Account, AccountKind};
+use super::well_known::{cached_json_response, json_response};
+use crate::domain::accounts::AccountKind;
 use crate::federation::actor::account_to_actor;
+use crate::federation::actor_cache::LocalActor;
 
 /// `GET /users/{name}`: a Person.
 pub async fn user(
@@ -39,9 +42,9 @@ pub async fn site(
     Path(domain): Path<String>,
     representation: Representation,
 ) -> Result<Response, WebError> {
-    let account =
-        super::collections::owner::<{ super::collections::SITE }>(&state, &domain).await?;
-    render(&state, &account, representation).await
+    let actor =
+        super::collections::owner_actor::<{ super::collections::SITE }>(&state, &domain).await?;
+    render(&state, &actor, representation).await
 }
 
 /// `GET /@{name}`: the profile page of a user or room.
@@ -67,11 +70,17 @@ async fn find(
     state: &AppState,
     name: &str,
     kind: Option<AccountKind>,
-) -> Result<Account, WebError> {
-    let account = accounts::find_local(&state.store, name)
+) -> Result<Arc<LocalActor>, WebError> {
+    let actor = state
+        .fed
+        .actors
+        .local(&state.store, name)
         .await?
-        .filter(|a| a.kind != AccountKind::Application && kind.is_none_or(|k| k == a.kind))
+        .filter(|a| {
+            a.account.kind != AccountKind::Application && kind.is_none_or(|k| k == a.account.kind)
+        })
         .ok_or_else(WebError::not_found)?;
+    let account = &actor.account;
     // A deleted account is gone for good; a suspended one may come back,
     // so it is only not found (a 410 would make peers forget it).
     if account.deleted_at.is_some() {
@@ -83,16 +92,17 @@ async fn find(
     if account.suspended_at.is_some() {
         return Err(WebError::not_found());
     }
-    Ok(account)
+    Ok(actor)
 }
 
 /// The actor as JSON; for a browser, the profile page, or for an open room
 /// its conversation (the room's `url`), which says how to join.
 async fn render(
     state: &AppState,
-    account: &Account,
+    actor: &LocalActor,
     representation: Representation,
 ) -> Result<Response, WebError> {
+    let account = &actor.account;
     let mut response = match representation {
         Representation::Html
             if account.kind == AccountKind::Group && !account.manually_approves_followers =>
@@ -107,7 +117,10 @@ async fn render(
             let facts = crate::domain::instance::profile_facts(&state.store, account).await?;
             ProfilePage::of(account, &state.urls, &facts).render_response()?
         }
-        json => json_response(json.content_type(), &account_to_actor(account))?,
+        json => cached_json_response(
+            json.content_type(),
+            actor.actor_json().map_err(WebError::internal)?,
+        ),
     };
     response
         .headers_mut()

@@ -1,5 +1,7 @@
 //! Outboxes, followers and following as paged OrderedCollections.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
@@ -11,11 +13,12 @@ use super::negotiate::Representation;
 use super::pages::{EntryView, FeedPage, JoinHelp, html_response};
 use super::signed::Requester;
 use super::well_known::json_response;
-use crate::domain::accounts::{self, Account, AccountKind};
+use crate::domain::accounts::{Account, AccountKind};
 use crate::domain::follows;
 use crate::domain::posts;
 use crate::domain::site_grants::{self, FeedAccess};
 use crate::federation::ACTIVITY_JSON;
+use crate::federation::actor_cache::LocalActor;
 use crate::federation::builders::{build_collection_page, build_ordered_collection};
 use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, VARY};
@@ -50,9 +53,18 @@ pub const SITE: u8 = 2;
 
 /// The local owner of a collection: a user, a room or a site's proxy.
 pub async fn owner<const KIND: u8>(state: &AppState, name: &str) -> Result<Account, WebError> {
+    Ok(owner_actor::<KIND>(state, name).await?.account.clone())
+}
+
+/// [`owner`] with its cached documents.
+pub async fn owner_actor<const KIND: u8>(
+    state: &AppState,
+    name: &str,
+) -> Result<Arc<LocalActor>, WebError> {
+    let cache = &state.fed.actors;
     let found = match KIND {
-        SITE => accounts::find_proxy(&state.store, name).await?,
-        _ => accounts::find_local(&state.store, name).await?,
+        SITE => cache.proxy(&state.store, name).await?,
+        _ => cache.local(&state.store, name).await?,
     };
     let kind = if KIND == ROOM {
         AccountKind::Group
@@ -60,8 +72,8 @@ pub async fn owner<const KIND: u8>(state: &AppState, name: &str) -> Result<Accou
         AccountKind::Person
     };
     found
-        .filter(|a| a.kind == kind && (a.site_url.is_some() == (KIND == SITE)))
-        .filter(|a| !a.is_hidden())
+        .filter(|a| a.account.kind == kind && (a.account.site_url.is_some() == (KIND == SITE)))
+        .filter(|a| !a.account.is_hidden())
         .ok_or_else(WebError::not_found)
 }
 

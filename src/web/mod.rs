@@ -43,9 +43,13 @@ use crate::federation::ctx::Federation;
 use crate::store::Store;
 use crate::urls::Urls;
 
-/// What every handler may use.
+/// What every handler may use: a handle, cheap to clone (axum clones the
+/// state for every extractor that asks for it, on every request).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The contents of [`AppState`].
+pub struct Shared {
     pub store: Store,
     pub urls: Urls,
     pub config: Arc<Config>,
@@ -56,9 +60,17 @@ pub struct AppState {
     pub api_limits: Arc<rate_limit::RateLimiter>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(config: Config, fed: Federation) -> Self {
-        AppState {
+        AppState(Arc::new(Shared {
             urls: fed.urls.clone(),
             store: fed.store.clone(),
             logins: crate::domain::logins::LoginGuard::new(
@@ -71,7 +83,7 @@ impl AppState {
             )),
             config: Arc::new(config),
             fed,
-        }
+        }))
     }
 }
 

@@ -4,12 +4,18 @@ use axum::extract::{RawQuery, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::HeaderValue;
+
 use super::AppState;
 use super::error::WebError;
-use crate::domain::accounts::{self, Account};
+use crate::domain::accounts;
 use crate::domain::instance;
+use crate::federation::actor_cache::LocalActor;
 use crate::federation::nodeinfo::{CONTENT_TYPE_2_1, build_discovery, build_nodeinfo};
-use crate::federation::webfinger::{JRD_JSON, ResourceQuery, account_to_jrd, parse_resource};
+use crate::federation::webfinger::{JRD_JSON, ResourceQuery, parse_resource};
 
 /// `GET /.well-known/webfinger?resource=…`
 pub async fn webfinger(
@@ -21,19 +27,23 @@ pub async fn webfinger(
         .map(|(_, value)| value.into_owned());
     let query =
         parse_resource(resource.as_deref()).map_err(|e| WebError::bad_request(e.to_string()))?;
-    let account = find_resource(&state, query)
+    let actor = find_resource(&state, query)
         .await?
-        .filter(|a| !a.is_hidden())
+        .filter(|a| !a.account.is_hidden())
         .ok_or_else(WebError::not_found)?;
-    let jrd = account_to_jrd(&account, &state.urls.acct(&account.username));
-    json_response(JRD_JSON, &jrd)
+    Ok(cached_json_response(
+        JRD_JSON,
+        actor.jrd_json(&state.urls).map_err(WebError::internal)?,
+    ))
 }
 
 async fn find_resource(
     state: &AppState,
     query: ResourceQuery,
-) -> Result<Option<Account>, WebError> {
+) -> Result<Option<Arc<LocalActor>>, WebError> {
     let not_here = || WebError::bad_request("the resource is not on this instance");
+    let instance_actor = || Arc::new(LocalActor::new((*state.fed.instance_actor).clone()));
+    let cache = &state.fed.actors;
     match query {
         ResourceQuery::Handle { name, host } => {
             if !host.eq_ignore_ascii_case(&state.urls.host()) {
@@ -41,16 +51,14 @@ async fn find_resource(
             }
             // The instance actor answers to `host@host`, as on Mastodon.
             if name == accounts::INSTANCE_ACTOR || name.eq_ignore_ascii_case(&host) {
-                return Ok(Some((*state.fed.instance_actor).clone()));
+                return Ok(Some(instance_actor()));
             }
-            Ok(match accounts::find_local(&state.store, &name).await? {
+            Ok(match cache.local(&state.store, &name).await? {
                 Some(found) => Some(found),
-                None => accounts::find_proxy(&state.store, &name).await?,
+                None => cache.proxy(&state.store, &name).await?,
             })
         }
-        ResourceQuery::Url(url) if url == state.urls.instance_actor() => {
-            Ok(Some((*state.fed.instance_actor).clone()))
-        }
+        ResourceQuery::Url(url) if url == state.urls.instance_actor() => Ok(Some(instance_actor())),
         ResourceQuery::Url(url) => {
             let Some((prefix, name)) = state.urls.local_name_of(&url) else {
                 return match url.starts_with(&state.urls.origin()) {
@@ -58,11 +66,11 @@ async fn find_resource(
                     false => Err(not_here()),
                 };
             };
-            let account = match accounts::find_local(&state.store, name).await? {
+            let actor = match cache.local(&state.store, name).await? {
                 Some(found) => Some(found),
-                None => accounts::find_proxy(&state.store, name).await?,
+                None => cache.proxy(&state.store, name).await?,
             };
-            Ok(account.filter(|a| prefix.is_none_or(|p| p == a.path_prefix())))
+            Ok(actor.filter(|a| prefix.is_none_or(|p| p == a.account.path_prefix())))
         }
     }
 }
@@ -97,4 +105,13 @@ pub fn json_response(
 ) -> Result<Response, WebError> {
     let body = serde_json::to_vec(value).map_err(WebError::internal)?;
     Ok(([(CONTENT_TYPE, content_type.to_owned())], body).into_response())
+}
+
+/// A document serialised earlier, with an explicit content type.
+pub fn cached_json_response(content_type: &'static str, body: Arc<[u8]>) -> Response {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        Body::from(Bytes::from_owner(body)),
+    )
+        .into_response()
 }

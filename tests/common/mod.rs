@@ -160,6 +160,24 @@ impl TestServer {
 
     /// Starts on `db`, letting the caller adjust the settings first.
     pub async fn start_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_on(db, None, adjust).await
+    }
+
+    /// Starts on `store`, a pool over `db` that the caller opened (to watch
+    /// its statements).
+    pub async fn start_on_store(
+        db: TestDb,
+        store: estuary::store::Store,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
+        Self::start_on(db, Some(store), adjust).await
+    }
+
+    async fn start_on(
+        db: TestDb,
+        store: Option<estuary::store::Store>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         // Server logs show with a failing test (`RUST_LOG` to choose).
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
@@ -173,9 +191,11 @@ impl TestServer {
         let base_url = format!("http://{addr}");
         let mut config = test_config(&db.url, &base_url);
         adjust(&mut config);
-        let server = Server::with_listener(config, listener)
-            .await
-            .expect("server starts");
+        let server = match store {
+            Some(store) => Server::with_store(config, listener, store).await,
+            None => Server::with_listener(config, listener).await,
+        }
+        .expect("server starts");
         let state = server.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -305,6 +325,32 @@ pub fn assert_schema(name: &str, document: &serde_json::Value) {
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect();
     assert!(errors.is_empty(), "{name}: {errors:#?}\n{document:#}");
+}
+
+/// The longest a change made by another process (the command line, SQL
+/// run by a test) may take to reach what a server caches: its refresh
+/// interval, plus time for one read of the generation on a busy machine.
+pub const CACHE_BOUND: std::time::Duration =
+    std::time::Duration::from_millis(estuary::config::DEFAULT_CACHE_REFRESH_MS + 750);
+
+/// Waits until `check` returns true, within [`CACHE_BOUND`]; panics
+/// otherwise. Returns how long it took.
+pub async fn within_cache_bound<F, Fut>(what: &str, mut check: F) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        if check().await {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < CACHE_BOUND,
+            "{what}: not seen within {CACHE_BOUND:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits until `check` returns true, polling; panics after `seconds`.

@@ -18,7 +18,7 @@ use super::ctx::Federation;
 use super::verify::{SignedRequest, VerifyError, verify_request};
 use super::wire::{self, field_id, type_of};
 use crate::domain::DomainError;
-use crate::domain::accounts::{self, Account};
+use crate::domain::accounts::Account;
 use crate::domain::audience::classify;
 use crate::domain::posts::{Applied, NewActivity};
 
@@ -105,9 +105,11 @@ impl Inbound<'_> {
         let Some(object) = field_id(self.activity, "object") else {
             return Err(InboxError::BadRequest("the activity has no object".into()));
         };
-        Ok(accounts::find_by_actor_url(&self.fed.store, object)
+        let cache = &self.fed.actors;
+        Ok(cache
+            .local_by_actor_url(&self.fed.store, object)
             .await?
-            .filter(Account::is_local))
+            .map(|actor| actor.account.clone()))
     }
 }
 
