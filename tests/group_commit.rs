@@ -10,20 +10,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestDb, TestServer, signed_post_headers, signer_of};
+use common::{TestDb, TestServer, deliveries, signed_post_headers, signer_of};
 use estuary::domain::DomainError;
-use estuary::domain::actions::{Action, enqueue};
+use estuary::domain::actions::enqueue;
 use estuary::store::{PoolSettings, Store, WriteBatch};
-
-fn deliveries(host: &str, count: usize) -> Vec<Action> {
-    (0..count)
-        .map(|n| Action::Deliver {
-            activity: "https://a.example/activities/1".into(),
-            sender_id: 1,
-            inbox: format!("https://{host}/inbox/{n}"),
-        })
-        .collect()
-}
 
 fn jobs_for(db: &TestDb, host: &str) -> usize {
     db.texts(&format!(

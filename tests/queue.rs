@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::TestDb;
+use common::{TestDb, deliveries};
 use estuary::domain::actions::{Action, enqueue};
 use estuary::store::jobs::{bury_crashed, claim, complete, expire_all_leases, prune_done, renew};
 use estuary::store::{ConnectionManager, Store};
@@ -22,16 +22,6 @@ fn store(db: &TestDb) -> Store {
     .unwrap();
     store.migrate().unwrap();
     store
-}
-
-fn deliveries(host: &str, count: usize) -> Vec<Action> {
-    (0..count)
-        .map(|n| Action::Deliver {
-            activity: "https://a.example/activities/1".into(),
-            sender_id: 1,
-            inbox: format!("https://{host}/inbox/{n}"),
-        })
-        .collect()
 }
 
 #[test]

@@ -453,3 +453,14 @@ pub async fn follow_and_wait(server: &TestServer, who: &str, followee_url: &str)
     })
     .await;
 }
+
+/// `count` delivery actions to inboxes on `host`, for queue tests.
+pub fn deliveries(host: &str, count: usize) -> Vec<estuary::domain::actions::Action> {
+    (0..count)
+        .map(|n| estuary::domain::actions::Action::Deliver {
+            activity: "https://a.example/activities/1".into(),
+            sender_id: 1,
+            inbox: format!("https://{host}/inbox/{n}"),
+        })
+        .collect()
+}
