@@ -160,10 +160,10 @@ fn writer_loop(writer: &mut WriterConnection, units: &mpsc::Receiver<Unit>, batc
     }
 }
 
-/// Checkpoints the WAL (on SQLite) in the background every `interval` after the writer
-/// committed (`PASSIVE`: it copies what it can without blocking the writer
-/// or readers) until the writer is gone. Nothing is tried while nothing
-/// commits, as when the file has turned read-only.
+/// Checkpoints SQLite's WAL in the background every `interval` after the
+/// writer committed (`PASSIVE`: it copies what it can without blocking the
+/// writer or readers) until the writer is gone. Nothing is tried while
+/// nothing commits, as when the file has turned read-only.
 fn checkpoint_loop(
     manager: &ConnectionManager,
     written: &AtomicBool,
