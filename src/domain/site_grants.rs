@@ -79,6 +79,25 @@ fn hash_matches(stored: &str, secret: &str) -> bool {
     stored.len() == computed.len() && openssl::memcmp::eq(stored.as_bytes(), computed.as_bytes())
 }
 
+/// The grant whose token is `token` (compared in constant time), if it is
+/// neither revoked nor expired.
+fn live_grant(
+    conn: &mut crate::store::AnyConnection,
+    token: &str,
+) -> Result<Option<SiteGrantRow>, DomainError> {
+    let now = Utc::now().naive_utc();
+    Ok(
+        grants::find_by_token_hash(conn, &hash_token(token))?.filter(|grant| {
+            grant
+                .token_hash
+                .as_deref()
+                .is_some_and(|stored| hash_matches(stored, token))
+                && grant.revoked_at.is_none()
+                && grant.token_expires_at.is_some_and(|at| at > now)
+        }),
+    )
+}
+
 /// Makes the private page of a note for its site with a fresh code, and
 /// queues the check that refuses the note to its sender if the site has not
 /// redeemed the code by the time it expires.
@@ -293,17 +312,9 @@ pub async fn page_for_bearer(
     let page_key = page_key.to_owned();
     store
         .run(move |conn| {
-            let now = Utc::now().naive_utc();
-            let Some(grant) = grants::find_by_token_hash(conn, &hash_token(&token))?.filter(|g| {
-                g.token_hash
-                    .as_deref()
-                    .is_some_and(|stored| hash_matches(stored, &token))
-            }) else {
+            let Some(grant) = live_grant(conn, &token)? else {
                 return Ok(PageAccess::Unauthorized);
             };
-            if grant.revoked_at.is_some() || grant.token_expires_at.is_none_or(|at| at <= now) {
-                return Ok(PageAccess::Unauthorized);
-            }
             let Some(page) = pages::find_by_key(conn, &page_key)?
                 .filter(|page| grant.page_id == Some(page.id))
                 .map(row_to_page)
@@ -385,18 +396,11 @@ pub async fn reads_feed(
     };
     store
         .run(move |conn| {
-            let now = Utc::now().naive_utc();
-            let Some(grant) = grants::find_by_token_hash(conn, &hash_token(&token))?.filter(|g| {
-                g.token_hash
-                    .as_deref()
-                    .is_some_and(|stored| hash_matches(stored, &token))
-            }) else {
+            let Some(grant) = live_grant(conn, &token)? else {
                 return Ok(false);
             };
-            let live = grant.revoked_at.is_none()
-                && grant.token_expires_at.is_some_and(|at| at > now)
-                && grant.feed_account_id == Some(account_id);
-            Ok(live && site_may_read(conn, account_id, &grant.site_url)?)
+            Ok(grant.feed_account_id == Some(account_id)
+                && site_may_read(conn, account_id, &grant.site_url)?)
         })
         .await
 }
@@ -427,17 +431,9 @@ pub async fn feed_for_bearer(
     };
     store
         .run(move |conn| {
-            let now = Utc::now().naive_utc();
-            let Some(grant) = grants::find_by_token_hash(conn, &hash_token(&token))?.filter(|g| {
-                g.token_hash
-                    .as_deref()
-                    .is_some_and(|stored| hash_matches(stored, &token))
-            }) else {
+            let Some(grant) = live_grant(conn, &token)? else {
                 return Ok(FeedAccess::Unauthorized);
             };
-            if grant.revoked_at.is_some() || grant.token_expires_at.is_none_or(|at| at <= now) {
-                return Ok(FeedAccess::Unauthorized);
-            }
             if grant.feed_account_id != Some(account_id) {
                 return Ok(FeedAccess::NotFound);
             }

@@ -14,23 +14,22 @@ use http::header::WWW_AUTHENTICATE;
 use serde_json::Value;
 use url::Url;
 
-use super::convert::{Entry, EntryKind, entry_to_note, hentry_to_entry};
+use super::convert::{Entry, EntryKind, hentry_to_entry};
 use super::discovery::rel_from_page;
 use super::links::page_facts;
 use super::mf2;
 use super::receive::{
-    MAX_SOURCE_BYTES, MAX_SOURCE_REDIRECTS, SOURCE_TIMEOUT, record, site_profile, update_post,
-    withdraw,
+    Addressing, MAX_SOURCE_BYTES, MAX_SOURCE_REDIRECTS, SOURCE_TIMEOUT, create_from_entry, record,
+    site_profile, update_post, withdraw,
 };
 use crate::delivery::JobOutcome;
 use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account};
 use crate::domain::audience::Visibility;
-use crate::domain::ledger::{self, Effect};
-use crate::domain::posts::{self, NewActivity, NewPost};
+use crate::domain::ledger;
+use crate::domain::posts;
 use crate::domain::site_grants;
 use crate::domain::webmentions::{self, Mention, MentionStatus};
-use crate::federation::builders::build_create;
 use crate::federation::ctx::Federation;
 use crate::federation::fetch::{FetchError, Fetcher, Page};
 
@@ -360,47 +359,19 @@ async fn publish(
     }
     // Every addressee is mentioned: a direct note, as other servers read it.
     entry.person_tags = to.clone();
-    entry.url = Some(source_url.clone());
-    let id = fed.urls.mint("objects");
-    let activity_id = fed.urls.mint("activities");
-    let published = entry.published.unwrap_or(now);
-    let note = entry_to_note(&id, &proxy.actor_url, &entry, &to, &[], published);
-    let create = build_create(&activity_id, proxy, &note);
-    let post = NewPost {
-        ap_id: id.clone(),
-        kind: note["type"].as_str().unwrap_or("Note").to_owned(),
-        author_id: proxy.id,
-        content: entry.content_html.clone(),
-        summary: entry.summary.clone(),
-        name: entry.name.clone(),
-        in_reply_to: entry.in_reply_to.first().cloned(),
-        context: None,
-        url: Some(source_url),
-        addressees: to.clone(),
+    let addressing = Addressing {
+        to,
+        cc: Vec::new(),
         visibility: Visibility::Direct,
-        document: note.to_string(),
-        local: true,
-        published,
     };
-    let activity = NewActivity {
-        ap_id: activity_id,
-        kind: "Create".into(),
-        actor_id: proxy.id,
-        object_ap_id: Some(id.clone()),
-        addressees: to,
-        visibility: Visibility::Direct,
-        document: create.to_string(),
-        local: true,
-        published: now,
-    };
-    let kept = vec![verified(&id)];
-    ledger::record_with(
-        &fed.store,
-        &fed.urls,
+    create_from_entry(
+        fed,
         proxy,
-        activity,
-        Effect::Post(post),
-        kept,
+        entry,
+        source_url,
+        addressing,
+        Vec::new(),
+        verified,
     )
     .await?;
     Ok(())

@@ -15,7 +15,7 @@ use crate::delivery::{BoxFuture, Job, JobHandler, JobOutcome};
 use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account, SiteProfile};
 use crate::domain::actions::Action;
-use crate::domain::audience::{PUBLIC, classify};
+use crate::domain::audience::{PUBLIC, Visibility, classify};
 use crate::domain::ledger::{self, Effect};
 use crate::domain::posts::{self, NewActivity, NewPost, PostChanges};
 use crate::domain::webmentions::{self, Mention, MentionStatus};
@@ -471,44 +471,13 @@ async fn publish_entry(
                 Some(room) => vec![room.actor_url.clone(), PUBLIC.to_owned()],
                 None => vec![PUBLIC.to_owned()],
             };
-            let id = fed.urls.mint("objects");
-            let activity_id = fed.urls.mint("activities");
-            let published = entry.published.unwrap_or(now);
-            entry.url = Some(source_url.clone());
-            let note = entry_to_note(&id, &proxy.actor_url, &entry, &to, &cc, published);
-            let create = build_create(&activity_id, proxy, &note);
-            let addressees: Vec<String> = to.iter().chain(&cc).cloned().collect();
-            let visibility = classify(&addressees, proxy.followers_url.as_deref());
-            let post = NewPost {
-                ap_id: id.clone(),
-                kind: note["type"].as_str().unwrap_or("Note").to_owned(),
-                author_id: proxy.id,
-                content: entry.content_html.clone(),
-                summary: entry.summary.clone(),
-                name: entry.name.clone(),
-                in_reply_to: entry.in_reply_to.first().cloned(),
-                context: None,
-                url: Some(source_url),
-                addressees: addressees.clone(),
-                visibility,
-                document: note.to_string(),
-                local: true,
-                published,
+            let visibility = {
+                let addressees: Vec<String> = to.iter().chain(&cc).cloned().collect();
+                classify(&addressees, proxy.followers_url.as_deref())
             };
-            let activity = NewActivity {
-                ap_id: activity_id,
-                kind: "Create".into(),
-                actor_id: proxy.id,
-                object_ap_id: Some(id.clone()),
-                addressees,
-                visibility,
-                document: create.to_string(),
-                local: true,
-                published: now,
-            };
-            kept.push(verified(&id));
-            let effect = Effect::Post(post);
-            ledger::record_with(&fed.store, &fed.urls, proxy, activity, effect, kept).await?;
+            let addressing = Addressing { to, cc, visibility };
+            let id = create_from_entry(fed, proxy, entry, source_url, addressing, kept, verified)
+                .await?;
             Ok((id, true))
         }
     }
@@ -700,4 +669,66 @@ pub(super) async fn withdraw(
     .await?;
     fed.wake.notify_one();
     Ok(())
+}
+
+/// Who a new post made from a site's entry is addressed to.
+pub(super) struct Addressing {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub visibility: Visibility,
+}
+
+/// Records a verified `entry` as a new post by the site's `proxy`: a Create
+/// of a Note addressed as `addressing`, kept with `kept` and the mention
+/// marked verified (`verified`) in the same transaction. Returns the
+/// post's id.
+pub(super) async fn create_from_entry(
+    fed: &Federation,
+    proxy: &Account,
+    mut entry: Entry,
+    source_url: String,
+    addressing: Addressing,
+    mut kept: Vec<ledger::Bookkeeping>,
+    verified: impl Fn(&str) -> ledger::Bookkeeping,
+) -> Result<String, DomainError> {
+    let Addressing { to, cc, visibility } = addressing;
+    let now = Utc::now().naive_utc();
+    let id = fed.urls.mint("objects");
+    let activity_id = fed.urls.mint("activities");
+    let published = entry.published.unwrap_or(now);
+    entry.url = Some(source_url.clone());
+    let note = entry_to_note(&id, &proxy.actor_url, &entry, &to, &cc, published);
+    let create = build_create(&activity_id, proxy, &note);
+    let addressees: Vec<String> = to.into_iter().chain(cc).collect();
+    let post = NewPost {
+        ap_id: id.clone(),
+        kind: note["type"].as_str().unwrap_or("Note").to_owned(),
+        author_id: proxy.id,
+        content: entry.content_html,
+        summary: entry.summary,
+        name: entry.name,
+        in_reply_to: entry.in_reply_to.into_iter().next(),
+        context: None,
+        url: Some(source_url),
+        addressees: addressees.clone(),
+        visibility,
+        document: note.to_string(),
+        local: true,
+        published,
+    };
+    let activity = NewActivity {
+        ap_id: activity_id,
+        kind: "Create".into(),
+        actor_id: proxy.id,
+        object_ap_id: Some(id.clone()),
+        addressees,
+        visibility,
+        document: create.to_string(),
+        local: true,
+        published: now,
+    };
+    kept.push(verified(&id));
+    let effect = Effect::Post(post);
+    ledger::record_with(&fed.store, &fed.urls, proxy, activity, effect, kept).await?;
+    Ok(id)
 }

@@ -28,15 +28,6 @@ pub struct WriteBatch {
     pub max_wait: Duration,
 }
 
-impl Default for WriteBatch {
-    fn default() -> Self {
-        WriteBatch {
-            max_items: 64,
-            max_wait: Duration::ZERO,
-        }
-    }
-}
-
 /// How often the checkpointer copies the WAL back into the database file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::WebError;
 use super::pages::{EntryView, MessagePage, NotePage, html_response};
-use crate::domain::accounts;
+use crate::domain::accounts::{self, Account};
 use crate::domain::audience::Visibility;
-use crate::domain::posts;
+use crate::domain::posts::{self, Post};
 use crate::domain::site_grants::{self, PageAccess};
 use crate::domain::webmentions::site_post_url;
 
@@ -55,17 +55,13 @@ pub async fn private(
                 .await?
                 .filter(|a| !a.is_hidden())
                 .ok_or_else(WebError::not_found)?;
-            let mut entry = EntryView::of(&post, &author);
-            entry.url = state.urls.private_page(&page.page_key);
-            if let Some(parent) = &post.in_reply_to
-                && let Some(site_url) = site_post_url(&state.store, parent).await?
-            {
-                entry.in_reply_to = Some(site_url);
-            }
-            html_response(&NotePage {
-                webmention: state.urls.webmention(),
-                entry,
-            })?
+            note_page(
+                &state,
+                &post,
+                &author,
+                state.urls.private_page(&page.page_key),
+            )
+            .await?
         }
     };
     let headers = response.headers_mut();
@@ -164,8 +160,19 @@ pub async fn mirror(
     let author = accounts::find_by_id(&state.store, post.author_id)
         .await?
         .ok_or_else(WebError::not_found)?;
-    let mut entry = EntryView::of(&post, &author);
-    entry.url = state.urls.mirror(&post.ap_id);
+    note_page(&state, &post, &author, state.urls.mirror(&post.ap_id)).await
+}
+
+/// The h-entry page of `post` at `url`; a reply to a site's post names that
+/// post, as the site knows it.
+async fn note_page(
+    state: &AppState,
+    post: &Post,
+    author: &Account,
+    url: String,
+) -> Result<Response, WebError> {
+    let mut entry = EntryView::of(post, author);
+    entry.url = url;
     if let Some(parent) = &post.in_reply_to
         && let Some(site_url) = site_post_url(&state.store, parent).await?
     {
