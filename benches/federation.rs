@@ -110,6 +110,9 @@ const BENCH_DATABASE_URL: &str = "ESTUARY_BENCH_DATABASE_URL";
 /// (shared inboxes of the sink) they are spread over.
 const ROOM_MEMBERS: usize = 1_000;
 const ROOM_INSTANCES: usize = 100;
+/// Room posts relayed after the measured one, one at a time, for the
+/// percentiles of the time to the first and to the last POST.
+const ROOM_REPEATS: usize = 40;
 /// A fan-out run that has not reached every shared inbox by then failed.
 const FAN_OUT_TIME_LIMIT: Duration = Duration::from_secs(60);
 
@@ -1020,6 +1023,8 @@ struct FanOut {
     /// The jobs of the run, as the queue recorded them.
     jobs: Vec<JobSpan>,
     seed: Duration,
+    /// (first, last) POST of this run and of each repeated room post.
+    relays: Vec<(Duration, Duration)>,
 }
 
 impl FanOut {
@@ -1099,28 +1104,30 @@ async fn fan_out(sink: &Sink, scenario: Scenario, host_cap: Option<u32>) -> FanO
     let reached_all = sink.state.distinct.load(Ordering::SeqCst) == inboxes;
     let cpu = cpu_seconds() - cpu_before;
     // Let the workers record the last outcomes before reading the queue.
-    let settle = Instant::now() + Duration::from_secs(10);
-    let queue = loop {
-        let stats = estuary::delivery::stats(&author.state.store)
-            .await
-            .expect("queue stats");
-        if (stats.pending == 0 && stats.running == 0) || Instant::now() >= settle {
-            break stats;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let queue = settle_queue(&author.state.store).await;
     let peak_rss = status_mib("VmHWM");
+    let clock_end = Utc::now().naive_utc();
+    let mut relays: Vec<(Duration, Duration)> = Vec::new();
+    // Read apart: a guard in the `if let` would be held through the loop.
+    let first_post = *sink.state.first.lock().expect("sink lock");
+    let last_post = *sink.state.last.lock().expect("sink lock");
+    if let (Some(room), Some(first), Some(last), true) = (&room, first_post, last_post, reached_all)
+    {
+        relays.push((first - start, last - start));
+        for n in 0..ROOM_REPEATS {
+            if let Some(times) = relay_once(sink, &author, &alice, room, n).await {
+                relays.push(times);
+            }
+        }
+        settle_queue(&author.state.store).await;
+    }
     let db_url = author.db_url.clone();
     author.stop().await;
-    let jobs = job_spans(&db_url, clock_start);
+    let jobs = job_spans(&db_url, clock_start, clock_end);
 
     let since = |at: Option<Instant>| at.map(|at| at.saturating_duration_since(start));
-    let first = since(*sink.state.first.lock().expect("sink lock"));
-    let last = if reached_all {
-        since(*sink.state.last.lock().expect("sink lock"))
-    } else {
-        None
-    };
+    let first = since(first_post);
+    let last = if reached_all { since(last_post) } else { None };
     FanOut {
         scenario,
         host_cap,
@@ -1139,7 +1146,51 @@ async fn fan_out(sink: &Sink, scenario: Scenario, host_cap: Option<u32>) -> FanO
         queue,
         jobs,
         seed,
+        relays,
     }
+}
+
+/// The queue once nothing is pending or running (or after 10 s).
+async fn settle_queue(store: &estuary::store::Store) -> estuary::delivery::QueueStats {
+    let settle = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = estuary::delivery::stats(store).await.expect("queue stats");
+        if (stats.pending == 0 && stats.running == 0) || Instant::now() >= settle {
+            return stats;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One more note of `alice` to `room`, after the measured run: the times
+/// from the `publish_note` call to the first and to the last Announce on
+/// the sink (`None` when not every instance got it in time).
+async fn relay_once(
+    sink: &Sink,
+    author: &Instance,
+    alice: &Account,
+    room: &Account,
+    n: usize,
+) -> Option<(Duration, Duration)> {
+    sink.reset(Scenario::Room.activity_type());
+    let draft = Draft {
+        content_html: format!("<p>Note {n} to the garden.</p>"),
+        to: vec![room.actor_url.clone()],
+        cc: vec![PUBLIC.into()],
+        ..Default::default()
+    };
+    let start = Instant::now();
+    publish_note(&author.state.fed, alice, draft)
+        .await
+        .expect("publish");
+    let deadline = start + FAN_OUT_TIME_LIMIT;
+    while sink.state.distinct.load(Ordering::SeqCst) < ROOM_INSTANCES && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    let first = (*sink.state.first.lock().expect("sink lock"))?;
+    let last = (*sink.state.last.lock().expect("sink lock"))?;
+    (sink.state.distinct.load(Ordering::SeqCst) == ROOM_INSTANCES)
+        .then(|| (first - start, last - start))
 }
 
 /// Stores the scenario's remote accounts on the sink, follower `n` behind
@@ -1213,7 +1264,7 @@ struct JobSpan {
 /// The jobs in the database at `db_url`, each on its own but the
 /// deliveries taken together, in the order they were queued; times are
 /// from `start` (the queue's clock is UTC).
-fn job_spans(db_url: &str, start: NaiveDateTime) -> Vec<JobSpan> {
+fn job_spans(db_url: &str, start: NaiveDateTime, end: NaiveDateTime) -> Vec<JobSpan> {
     #[derive(diesel::QueryableByName)]
     struct Row {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -1225,15 +1276,27 @@ fn job_spans(db_url: &str, start: NaiveDateTime) -> Vec<JobSpan> {
         #[diesel(sql_type = diesel::sql_types::Timestamp)]
         done: NaiveDateTime,
     }
-    let mut conn = estuary::store::ConnectionManager::new(db_url)
-        .open()
-        .expect("open database");
+    // The stopped instance's last connections may still be closing (and
+    // checkpointing): a few tries.
+    let mut tries = 0;
+    let mut conn = loop {
+        match estuary::store::ConnectionManager::new(db_url).open() {
+            Ok(conn) => break conn,
+            Err(error) if tries < 50 => {
+                tries += 1;
+                eprintln!("    reading the jobs: {error}; trying again");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(error) => panic!("open database: {error}"),
+        }
+    };
     let rows: Vec<Row> = diesel::sql_query(
         "SELECT kind, COUNT(*) AS n, MIN(created_at) AS queued, MAX(updated_at) AS done
-         FROM jobs
+         FROM jobs WHERE created_at <= $1
          GROUP BY CASE WHEN kind = 'deliver' THEN 'deliver' ELSE CAST(id AS TEXT) END
          ORDER BY MIN(created_at), MIN(id)",
     )
+    .bind::<diesel::sql_types::Timestamp, _>(end)
     .load(&mut conn)
     .expect("read jobs");
     let since = |at: NaiveDateTime| (at - start).to_std().unwrap_or_default();
@@ -1502,6 +1565,22 @@ fn report_fan_out(cores: usize, run: &FanOut) {
         })
         .collect();
     println!("    jobs (queue clock): {}", jobs.join("; "));
+    if run.relays.len() > 1 {
+        let firsts: Vec<Duration> = run.relays.iter().map(|(first, _)| *first).collect();
+        let lasts: Vec<Duration> = run.relays.iter().map(|(_, last)| *last).collect();
+        let [first_p50, first_p99] = [50.0, 99.0].map(|q| percentile(&firsts, q));
+        let [last_p50, last_p99] = [50.0, 99.0].map(|q| percentile(&lasts, q));
+        println!(
+            "    {} room posts one after another (this one, then {} more): first POST p50 {}, \
+             p99 {}; last POST p50 {}, p99 {}",
+            run.relays.len(),
+            run.relays.len() - 1,
+            ms_precise(first_p50),
+            ms_precise(first_p99),
+            ms_precise(last_p50),
+            ms_precise(last_p99),
+        );
+    }
     println!(
         "    process CPU {:.2} s = {:.2} of {cores} cores busy; RSS before {}, peak {} (+{}) {}; \
          seeding took {:.2} s (not timed)",
@@ -1521,6 +1600,18 @@ fn report_fan_out(cores: usize, run: &FanOut) {
         },
         run.seed.as_secs_f64()
     );
+}
+
+/// The nearest-rank `q`th percentile of `values`.
+fn percentile(values: &[Duration], q: f64) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    let rank = ((q / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms_precise(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
 fn mib(value: Option<f64>) -> String {

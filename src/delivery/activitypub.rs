@@ -141,35 +141,26 @@ async fn fan_out(fed: &Federation, deliver: &DeliverState, job: &Job) -> JobOutc
         }
         Err(outcome) => return outcome,
     };
-    let sender = match accounts::find_by_id(&fed.store, sender_id).await {
-        Ok(Some(sender)) => sender,
-        Ok(None) => {
-            return JobOutcome::Fail {
-                error: "the sender is gone".into(),
-            };
-        }
+    let public_removed: Vec<String> = addressees
+        .iter()
+        .filter(|address| !is_public_address(address))
+        .cloned()
+        .collect();
+    let audience = match follows::fan_out_audience(&fed.store, sender_id, public_removed).await {
+        Ok(audience) => audience,
         Err(error) => return retry(error),
     };
-    // (account id, inbox) of each remote recipient.
-    let mut recipients: Vec<(i64, String)> = Vec::new();
+    let Some(sender) = audience.sender else {
+        return JobOutcome::Fail {
+            error: "the sender is gone".into(),
+        };
+    };
+    // (account id, inbox) of each remote recipient: the followers of the
+    // addressed local collections (the sender's own, or a thread's
+    // audience a reply is forwarded to), and the actors addressed.
+    let mut recipients = audience.follower_inboxes;
     let mut unresolved = Vec::new();
-    for address in &addressees {
-        if is_public_address(address) {
-            continue;
-        }
-        // A local account's followers: the sender's own, or a thread's
-        // audience a reply is forwarded to. Only their inboxes are read.
-        match accounts::find_local_by_followers_url(&fed.store, address).await {
-            Ok(Some(owner)) => {
-                match follows::remote_follower_inboxes(&fed.store, owner.id).await {
-                    Ok(followers) => recipients.extend(followers),
-                    Err(error) => return retry(error),
-                }
-                continue;
-            }
-            Ok(None) => {}
-            Err(error) => return retry(error),
-        }
+    for address in &audience.others {
         match resolve::actor(fed, address).await {
             Ok(account) if !account.is_local() => {
                 recipients.push((account.id, inbox_of(&account)));
@@ -179,12 +170,8 @@ async fn fan_out(fed: &Federation, deliver: &DeliverState, job: &Job) -> JobOutc
             Err(error) => tracing::info!(%address, %error, "an addressee cannot be resolved"),
         }
     }
-    // Those who block the sender get nothing (one query for all of them).
-    let blockers: std::collections::HashSet<i64> =
-        match follows::blockers_of(&fed.store, sender.id).await {
-            Ok(ids) => ids.into_iter().collect(),
-            Err(error) => return retry(error),
-        };
+    // Those who block the sender get nothing.
+    let blockers = audience.blockers;
     let mut seen = std::collections::HashSet::new();
     let mut inboxes: Vec<String> = Vec::new();
     for (_, inbox) in recipients
@@ -213,14 +200,12 @@ async fn fan_out(fed: &Federation, deliver: &DeliverState, job: &Job) -> JobOutc
     let lease = reserved.lease();
     let queued = fed
         .store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                Ok::<_, crate::store::StoreError>(actions::enqueue_leased(
-                    conn,
-                    &deliveries,
-                    lease.as_ref(),
-                )?)
-            })
+        .write(move |conn| {
+            Ok::<_, crate::store::StoreError>(actions::enqueue_leased(
+                conn,
+                &deliveries,
+                lease.as_ref(),
+            )?)
         })
         .await;
     let (queued, leased) = match queued {

@@ -32,6 +32,61 @@ pub async fn blockers_of(store: &Store, blocked_id: i64) -> Result<Vec<i64>, Dom
         .await
 }
 
+/// Who a fan-out of an activity by one sender reaches, as one read.
+#[derive(Debug)]
+pub struct Audience {
+    /// The sender (`None`: it is gone).
+    pub sender: Option<Account>,
+    /// (account id, inbox) of the remote followers of the local accounts
+    /// whose followers collection is addressed.
+    pub follower_inboxes: Vec<(i64, String)>,
+    /// The other addressees (neither public nor a local followers
+    /// collection): actors to resolve.
+    pub others: Vec<String>,
+    /// The accounts that block the sender.
+    pub blockers: std::collections::HashSet<i64>,
+}
+
+/// Reads a fan-out's [`Audience`] in one trip to the database: the sender,
+/// the followers behind each addressed local followers collection, and who
+/// blocks the sender. `addressees` has the public address filtered out.
+pub async fn fan_out_audience(
+    store: &Store,
+    sender_id: i64,
+    addressees: Vec<String>,
+) -> Result<Audience, DomainError> {
+    store
+        .run(move |conn| {
+            let Some(sender) = crate::store::accounts::find(conn, sender_id)? else {
+                return Ok(Audience {
+                    sender: None,
+                    follower_inboxes: Vec::new(),
+                    others: Vec::new(),
+                    blockers: Default::default(),
+                });
+            };
+            let mut follower_inboxes = Vec::new();
+            let mut others = Vec::new();
+            for address in addressees {
+                match crate::store::accounts::find_local_by_followers_url(conn, &address)? {
+                    Some(owner) => follower_inboxes.extend(
+                        rows::remote_follower_inboxes(conn, owner.id)?
+                            .into_iter()
+                            .map(|(id, inbox, shared)| (id, shared.unwrap_or(inbox))),
+                    ),
+                    None => others.push(address),
+                }
+            }
+            Ok(Audience {
+                blockers: blocks::blockers_of(conn, sender_id)?.into_iter().collect(),
+                sender: Some(row_to_account(sender)),
+                follower_inboxes,
+                others,
+            })
+        })
+        .await
+}
+
 /// The inboxes of an account's accepted remote followers: (follower id,
 /// shared inbox if it has one, else its inbox), oldest first.
 pub async fn remote_follower_inboxes(

@@ -228,10 +228,7 @@ impl Fetcher {
     ) -> Result<PostOutcome, FetchError> {
         let url = without_fragment(url);
         self.admit(&url).await?;
-        let mut headers = HeaderMap::new();
-        // Before signing: content-type is one of the signed headers.
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ACTIVITY_JSON));
-        sign(&Method::POST, &url, &mut headers, Some(&body), signer)?;
+        let (url, headers, body) = sign_post(url, body, signer).await?;
         tracing::debug!(%url, bytes = body.len(), "POST");
         let mut response = self
             .inner
@@ -254,6 +251,38 @@ impl Fetcher {
             retry_after,
         })
     }
+}
+
+/// Signs a delivery POST off the async workers, at most one signature per
+/// core at a time and first come first served: a fan-out's hundreds of
+/// RSA signatures then neither hold up the connections' I/O (nor anything
+/// else this process serves) nor each other's first POSTs.
+async fn sign_post(
+    url: Url,
+    body: Vec<u8>,
+    signer: &Signer,
+) -> Result<(Url, HeaderMap, Vec<u8>), FetchError> {
+    static SIGNING: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    let slots = SIGNING.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Arc::new(tokio::sync::Semaphore::new(cores))
+    });
+    let slot = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| FetchError::Sign("signing has stopped".into()))?;
+    let signer = signer.clone();
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let mut headers = HeaderMap::new();
+        // Before signing: content-type is one of the signed headers.
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ACTIVITY_JSON));
+        sign(&Method::POST, &url, &mut headers, Some(&body), &signer)?;
+        Ok((url, headers, body))
+    })
+    .await
+    .map_err(|_| FetchError::Sign("the signing task stopped".into()))?
 }
 
 fn sign(
