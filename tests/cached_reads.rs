@@ -61,11 +61,24 @@ async fn watched_store(url: &str) -> (Store, Arc<Mutex<Seen>>) {
 }
 
 /// The server's own background work, not a request's: the delivery
-/// workers' queue and the cache's generation check.
+/// workers' queue (its claims take the queue's advisory lock on PostgreSQL,
+/// in a transaction of their own) and the cache's generation check. A
+/// transaction's own BEGIN, COMMIT and savepoints are left out too: a
+/// request's transaction would still show its statements.
 fn is_background(statement: &str) -> bool {
-    ["jobs", "cache_generation"]
-        .iter()
-        .any(|table| statement.contains(table))
+    let transaction_control = [
+        "BEGIN",
+        "COMMIT",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE SAVEPOINT",
+    ]
+    .iter()
+    .any(|control| statement.starts_with(control));
+    transaction_control
+        || ["jobs", "cache_generation", "pg_advisory_xact_lock"]
+            .iter()
+            .any(|marker| statement.contains(marker))
 }
 
 /// Statements run since the last call, background work left out.
