@@ -25,13 +25,6 @@ pub async fn block_by_id(store: &Store, ap_id: &str) -> Result<Option<(i64, i64)
         .await
 }
 
-/// The accounts that block `blocked_id`.
-pub async fn blockers_of(store: &Store, blocked_id: i64) -> Result<Vec<i64>, DomainError> {
-    store
-        .run(move |conn| Ok(blocks::blockers_of(conn, blocked_id)?))
-        .await
-}
-
 /// Who a fan-out of an activity by one sender reaches, as one read.
 #[derive(Debug)]
 pub struct Audience {
@@ -48,7 +41,8 @@ pub struct Audience {
 }
 
 /// Reads a fan-out's [`Audience`] in one trip to the database: the sender,
-/// the followers behind each addressed local followers collection, and who
+/// the followers behind each addressed local followers collection (shared
+/// inbox if they have one, else their inbox; oldest follow first), and who
 /// blocks the sender. `addressees` has the public address filtered out.
 pub async fn fan_out_audience(
     store: &Store,
@@ -83,22 +77,6 @@ pub async fn fan_out_audience(
                 follower_inboxes,
                 others,
             })
-        })
-        .await
-}
-
-/// The inboxes of an account's accepted remote followers: (follower id,
-/// shared inbox if it has one, else its inbox), oldest first.
-pub async fn remote_follower_inboxes(
-    store: &Store,
-    account_id: i64,
-) -> Result<Vec<(i64, String)>, DomainError> {
-    store
-        .run(move |conn| {
-            Ok(rows::remote_follower_inboxes(conn, account_id)?
-                .into_iter()
-                .map(|(id, inbox, shared)| (id, shared.unwrap_or(inbox)))
-                .collect())
         })
         .await
 }
