@@ -1079,12 +1079,7 @@ async fn fan_out(sink: &Sink, scenario: Scenario, host_cap: Option<u32>) -> FanO
             cc: vec![alice.followers_url.clone().expect("followers URL")],
             ..Default::default()
         },
-        Some(room) => Draft {
-            content_html: "<p>One note for the thousand members of the garden.</p>".into(),
-            to: vec![room.actor_url.clone()],
-            cc: vec![PUBLIC.into()],
-            ..Default::default()
-        },
+        Some(room) => room_draft(room, "One note for the thousand members of the garden."),
     };
     let inboxes = scenario.inboxes();
     sink.reset(scenario.activity_type());
@@ -1150,6 +1145,16 @@ async fn fan_out(sink: &Sink, scenario: Scenario, host_cap: Option<u32>) -> FanO
     }
 }
 
+/// A public note addressed to `room`, which relays it to its members.
+fn room_draft(room: &Account, text: &str) -> Draft {
+    Draft {
+        content_html: format!("<p>{text}</p>"),
+        to: vec![room.actor_url.clone()],
+        cc: vec![PUBLIC.into()],
+        ..Default::default()
+    }
+}
+
 /// The queue once nothing is pending or running (or after 10 s).
 async fn settle_queue(store: &estuary::store::Store) -> estuary::delivery::QueueStats {
     let settle = Instant::now() + Duration::from_secs(10);
@@ -1173,16 +1178,14 @@ async fn relay_once(
     n: usize,
 ) -> Option<(Duration, Duration)> {
     sink.reset(Scenario::Room.activity_type());
-    let draft = Draft {
-        content_html: format!("<p>Note {n} to the garden.</p>"),
-        to: vec![room.actor_url.clone()],
-        cc: vec![PUBLIC.into()],
-        ..Default::default()
-    };
     let start = Instant::now();
-    publish_note(&author.state.fed, alice, draft)
-        .await
-        .expect("publish");
+    publish_note(
+        &author.state.fed,
+        alice,
+        room_draft(room, &format!("Note {n} to the garden.")),
+    )
+    .await
+    .expect("publish");
     let deadline = start + FAN_OUT_TIME_LIMIT;
     while sink.state.distinct.load(Ordering::SeqCst) < ROOM_INSTANCES && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_micros(200)).await;

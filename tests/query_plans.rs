@@ -38,22 +38,25 @@ fn plan_of(db: &TestDb, query: &str) -> String {
     if db.url.starts_with("postgres") {
         conn.batch_execute("SET enable_seqscan = off")
             .expect("discourage sequential scans");
-        let rows: Vec<PostgresPlanRow> = diesel::sql_query(format!("EXPLAIN {query}"))
-            .load(&mut conn)
-            .expect("explain");
-        rows.into_iter()
-            .map(|r| r.line)
-            .collect::<Vec<_>>()
-            .join("\n")
+        plan_lines::<PostgresPlanRow>(&mut conn, &format!("EXPLAIN {query}"), |r| r.line)
     } else {
-        let rows: Vec<SqlitePlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {query}"))
-            .load(&mut conn)
-            .expect("explain");
-        rows.into_iter()
-            .map(|r| r.detail)
-            .collect::<Vec<_>>()
-            .join("\n")
+        plan_lines::<SqlitePlanRow>(&mut conn, &format!("EXPLAIN QUERY PLAN {query}"), |r| {
+            r.detail
+        })
     }
+}
+
+/// The lines `explain` prints, one per row, as one text.
+fn plan_lines<Row>(
+    conn: &mut estuary::store::AnyConnection,
+    explain: &str,
+    line: impl Fn(Row) -> String,
+) -> String
+where
+    Row: QueryableByName<<estuary::store::AnyConnection as diesel::Connection>::Backend> + 'static,
+{
+    let rows: Vec<Row> = diesel::sql_query(explain).load(conn).expect("explain");
+    rows.into_iter().map(line).collect::<Vec<_>>().join("\n")
 }
 
 #[test]
