@@ -339,9 +339,8 @@ impl Workers {
         let host_cap = self.settings.host_cap;
         let max_crashes = self.settings.max_crashes;
         let holder = self.holder.clone();
-        // Through the writer: on SQLite a claim is a write like any other.
         self.store
-            .write(move |conn| {
+            .run(move |conn| {
                 let now = Utc::now().naive_utc();
                 let buried = jobs::bury_crashed(conn, now, max_crashes)?;
                 if buried > 0 {

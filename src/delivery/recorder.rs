@@ -93,7 +93,9 @@ async fn write(workers: &Workers, batch: Vec<Finished>) {
         let work = batch.clone();
         let written: Result<(), StoreError> = workers
             .store
-            .write(move |conn| record_all(conn, &work, max_crashes))
+            .run(move |conn| {
+                crate::store::write_transaction(conn, |conn| record_all(conn, &work, max_crashes))
+            })
             .await;
         match written {
             Ok(()) => break,

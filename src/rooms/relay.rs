@@ -111,14 +111,16 @@ async fn relay(
     let fan_out = vec![actions::fan_out_key(&id)];
     let leased = fed
         .store
-        .write(move |conn| {
-            ledger::record_in(conn, &urls, &room, &new, &Effect::None)?;
-            Ok::<_, DomainError>(match &lease {
-                Some(lease) => {
-                    let queued = jobs::queued_by_keys(conn, &fan_out)?;
-                    jobs::lease_queued(conn, &queued, lease)?
-                }
-                None => Vec::new(),
+        .run(move |conn| {
+            crate::store::write_transaction(conn, |conn| {
+                ledger::record_in(conn, &urls, &room, &new, &Effect::None)?;
+                Ok::<_, DomainError>(match &lease {
+                    Some(lease) => {
+                        let queued = jobs::queued_by_keys(conn, &fan_out)?;
+                        jobs::lease_queued(conn, &queued, lease)?
+                    }
+                    None => Vec::new(),
+                })
             })
         })
         .await?;
