@@ -420,7 +420,10 @@ async fn a_room_relays_follow_ups_run_in_its_worker_without_a_claim() {
     running.stop().await;
 }
 
-fn serve(db: &TestDb, lease_secs: &str) -> Child {
+/// Starts `estuary serve` on `db`; its log goes to `log` in the database's
+/// directory, and a start that fails shows it.
+fn serve(db: &TestDb, lease_secs: &str, log: &str) -> Child {
+    let log = db.dir.path().join(log);
     let mut child = Command::new(env!("CARGO_BIN_EXE_estuary"))
         .arg("serve")
         .current_dir(db.dir.path())
@@ -431,14 +434,18 @@ fn serve(db: &TestDb, lease_secs: &str) -> Child {
         .env("ESTUARY_JOB_LEASE_SECS", lease_secs)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("create the log file"))
         .spawn()
         .expect("start estuary serve");
     let mut line = String::new();
     BufReader::new(child.stdout.as_mut().unwrap())
         .read_line(&mut line)
         .unwrap();
-    assert!(line.contains("listening"), "{line}");
+    assert!(
+        line.contains("listening"),
+        "{line}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     child
 }
 
@@ -468,7 +475,7 @@ async fn follow_ups_started_directly_survive_kill_9() {
     // On SQLite a restart releases the dead process's leases; on
     // PostgreSQL (other processes may be alive) they run out.
     let lease = if db.is_postgres() { "2" } else { "30" };
-    let mut first = serve(&db, lease);
+    let mut first = serve(&db, lease, "first.log");
     wait_until(20, "the Announce POSTs to arrive", || async {
         sink.requests()
             .iter()
@@ -497,7 +504,7 @@ async fn follow_ups_started_directly_survive_kill_9() {
         retry_after: None,
         delay: Duration::ZERO,
     });
-    let mut second = serve(&db, lease);
+    let mut second = serve(&db, lease, "second.log");
     wait_until(30, "the Announce on every instance", || async {
         distinct(&reached(&sink, "Announce")).len() == INSTANCES
     })

@@ -78,9 +78,12 @@ pub enum ConnectError {
     Setup(#[from] diesel::result::Error),
 }
 
-/// Settings applied to every SQLite connection.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
-     PRAGMA busy_timeout = 5000; \
+/// Settings applied to every SQLite connection. The busy timeout comes
+/// first: after a crash the first connection replays the WAL under an
+/// exclusive lock, and the others (a pool opens several at once) must wait
+/// for it, not fail with "database is locked".
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL;";
 
