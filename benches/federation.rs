@@ -29,9 +29,10 @@
 //! 5. Memory over repeated fan-outs (`-- rounds`, not in a default run):
 //!    the fan-out of part 3 run `ROUNDS` times in one process, each on a
 //!    fresh database, printing its rate (and ratio to openssl's sign/s when
-//!    `crypto` runs too), the RSS before it and its peak RSS: with malloc
-//!    set up as the binary sets it (one glibc arena), or with glibc's
-//!    default arenas when `ESTUARY_BENCH_DEFAULT_MALLOC` is set.
+//!    `crypto` runs too), the RSS before it and its peak RSS: with the
+//!    allocators set up as the server sets them (jemalloc for Rust, one
+//!    glibc arena for C libraries), or with glibc's default arenas when
+//!    `ESTUARY_BENCH_DEFAULT_MALLOC` is set.
 //!
 //! Run with `cargo bench --bench federation` (release profile); add
 //! `-- crypto`, `-- fanout`, `-- room`, `-- ingest` or `-- rounds` to run one part. Load generator,
@@ -119,6 +120,10 @@ const FAN_OUT_TIME_LIMIT: Duration = Duration::from_secs(60);
 /// Fan-outs run one after another by `-- rounds`.
 const ROUNDS: usize = 6;
 
+/// The server's allocator (see `src/main.rs`), so the figures are its own.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     if std::env::var_os("ESTUARY_BENCH_DEFAULT_MALLOC").is_none() {
         estuary::server::limit_malloc_arenas();
@@ -181,9 +186,9 @@ fn main() {
 /// memory moves from round to round.
 fn report_rounds(runtime: &tokio::runtime::Runtime, sink: &Sink, ref_sign: Option<f64>) {
     let allocator = if std::env::var_os("ESTUARY_BENCH_DEFAULT_MALLOC").is_some() {
-        "glibc malloc, default arenas (ESTUARY_BENCH_DEFAULT_MALLOC)"
+        "jemalloc; glibc malloc, default arenas (ESTUARY_BENCH_DEFAULT_MALLOC)"
     } else {
-        "glibc malloc as the binary sets it (one arena unless MALLOC_ARENA_MAX)"
+        "as the server sets them: jemalloc, one glibc arena for C libraries"
     };
     println!();
     println!(

@@ -10,6 +10,11 @@ use estuary::cli::{self, Cli};
 use estuary::config::{Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 
+/// Rust's allocator for the whole process (see
+/// [`estuary::server::limit_malloc_arenas`]).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     estuary::server::limit_malloc_arenas();
     let cli = match Cli::try_parse() {

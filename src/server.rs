@@ -231,12 +231,16 @@ unsafe extern "C" {
     fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
 }
 
-/// Keeps glibc's malloc to one arena unless `MALLOC_ARENA_MAX` says
-/// otherwise. With an arena per thread, each fan-out left its freed memory
-/// spread over the arenas and peak memory crept up round after round (28 to
-/// 100 MiB over six 10,000-follower fan-outs); with one it stays flat (44 to
-/// 51 MiB) at the same delivery rate (`cargo bench --bench federation --
-/// rounds`). Call it first thing, before other threads start.
+/// Sets up glibc's malloc; call it first thing, before other threads start.
+///
+/// Rust's own memory comes from jemalloc (the binaries declare it global):
+/// with glibc's malloc kept to one arena every thread queued on that
+/// arena's lock, and inbox ingest ran at half the rate; with an arena per
+/// thread, peak memory crept up from one large fan-out to the next. jemalloc
+/// does neither (`cargo bench --bench federation -- ingest rounds`).
+///
+/// What C libraries (SQLite, OpenSSL) allocate still comes from glibc's
+/// malloc, kept to one arena unless `MALLOC_ARENA_MAX` says otherwise.
 pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
