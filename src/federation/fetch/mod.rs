@@ -109,6 +109,8 @@ struct Inner {
     allow_private: bool,
     /// Hosts the operator blocked get no request.
     policy: Option<Arc<dyn HostPolicy>>,
+    /// Delivery signatures running at once: one per core (see `sign_post`).
+    signing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Fetcher {
@@ -138,6 +140,9 @@ impl Fetcher {
                 limits,
                 allow_private: allow_private_addresses,
                 policy: None,
+                signing: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(1, |n| n.get()),
+                )),
             }),
         })
     }
@@ -151,6 +156,7 @@ impl Fetcher {
                 limits: self.inner.limits,
                 allow_private: self.inner.allow_private,
                 policy: Some(policy),
+                signing: self.inner.signing.clone(),
             }),
         }
     }
@@ -228,7 +234,7 @@ impl Fetcher {
     ) -> Result<PostOutcome, FetchError> {
         let url = without_fragment(url);
         self.admit(&url).await?;
-        let (url, headers, body) = sign_post(url, body, signer).await?;
+        let (url, headers, body) = sign_post(&self.inner.signing, url, body, signer).await?;
         tracing::debug!(%url, bytes = body.len(), "POST");
         let mut response = self
             .inner
@@ -254,19 +260,16 @@ impl Fetcher {
 }
 
 /// Signs a delivery POST off the async workers, at most one signature per
-/// core at a time and first come first served: a fan-out's hundreds of
-/// RSA signatures then neither hold up the connections' I/O (nor anything
-/// else this process serves) nor each other's first POSTs.
+/// slot of `slots` (one per core) at a time and first come first served: a
+/// fan-out's hundreds of RSA signatures then neither hold up the
+/// connections' I/O (nor anything else this process serves) nor each
+/// other's first POSTs.
 async fn sign_post(
+    slots: &Arc<tokio::sync::Semaphore>,
     url: Url,
     body: Vec<u8>,
     signer: &Signer,
 ) -> Result<(Url, HeaderMap, Vec<u8>), FetchError> {
-    static SIGNING: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
-    let slots = SIGNING.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Arc::new(tokio::sync::Semaphore::new(cores))
-    });
     let slot = slots
         .clone()
         .acquire_owned()
