@@ -14,6 +14,8 @@ WORKDIR /build
 # Build dependencies first against a stub crate so this layer stays cached
 # until Cargo.toml or Cargo.lock change.
 COPY Cargo.toml Cargo.lock ./
+# Build settings (the bundled SQLite's compile flags) for this layer too.
+COPY .cargo .cargo
 RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
     && echo 'fn main() {}' > benches/federation.rs \

@@ -162,6 +162,13 @@ fn dockerfile_builds_in_two_stages_and_runs_serve_unprivileged() {
     assert_ne!(user.trim(), "root");
     assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("/healthz"));
     assert!(dockerfile.contains(r#"CMD ["serve"]"#));
+    // The build settings reach the first `cargo build` (the bundled SQLite
+    // is compiled there, with the flags they give).
+    let settings = dockerfile
+        .find("COPY .cargo .cargo")
+        .expect("the Dockerfile copies .cargo/");
+    let first_build = dockerfile.find("cargo build").expect("a cargo build");
+    assert!(settings < first_build, "copy .cargo/ before building");
     for line in dockerfile
         .lines()
         .filter(|l| l.starts_with("ENV ") || l.starts_with("    "))

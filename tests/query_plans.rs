@@ -1,7 +1,8 @@
 //! The reads every fan-out makes go through an index, not through every
 //! account: the query planner of the backend under test says so (on
 //! PostgreSQL with sequential scans discouraged, since a test database is
-//! too small for the planner to prefer an index on its own).
+//! too small for the planner to prefer an index on its own). And the
+//! bundled SQLite keeps a cached statement's plan when it runs again.
 
 mod common;
 
@@ -81,5 +82,30 @@ fn who_blocks_a_sender_is_found_by_index() {
     assert!(
         plan.contains("blocks_blocked"),
         "the plan does not use the index:\n{plan}"
+    );
+}
+
+#[derive(QueryableByName)]
+struct CompileOption {
+    #[diesel(sql_type = Text)]
+    compile_options: String,
+}
+
+/// SQLite is built with the query planner stability guarantee (by
+/// `.cargo/config.toml`): without it, a cached statement with a bound
+/// `LIMIT ?` (every diesel `.first()`) is planned anew each time it runs.
+/// This is about the SQLite linked in, whichever backend the suite runs.
+#[test]
+fn the_bundled_sqlite_keeps_statement_plans() {
+    let mut conn = estuary::store::ConnectionManager::new(":memory:")
+        .open()
+        .expect("open an in-memory SQLite database");
+    let options: Vec<CompileOption> = diesel::sql_query("PRAGMA compile_options")
+        .load(&mut conn)
+        .expect("compile options");
+    let options: Vec<String> = options.into_iter().map(|o| o.compile_options).collect();
+    assert!(
+        options.iter().any(|o| o == "ENABLE_QPSG"),
+        "SQLite was built without ENABLE_QPSG: {options:?}"
     );
 }
