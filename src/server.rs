@@ -186,7 +186,8 @@ pub fn workers(state: &AppState) -> Workers {
             };
             metrics.increment(crate::metrics::JOB_ATTEMPTS, label);
         }));
-    for (kind, handler) in activitypub::handlers(&state.fed) {
+    let deliver = activitypub::Deliver::new(state.fed.clone());
+    for (kind, handler) in activitypub::handlers(&state.fed, &deliver) {
         workers = workers.handle(kind, handler);
     }
     workers = workers.handle(
@@ -199,7 +200,7 @@ pub fn workers(state: &AppState) -> Workers {
     );
     workers = workers.handle(
         crate::domain::actions::ROOM_RELAY,
-        Arc::new(crate::rooms::relay::Relay(state.fed.clone())),
+        Arc::new(crate::rooms::relay::Relay::new(state.fed.clone(), deliver)),
     );
     workers = workers.handle(
         crate::domain::actions::WEBSUB_VERIFY,

@@ -2,9 +2,9 @@
 //! one statement keep the per-host cap, also with two worker pools and with
 //! the deliveries a fan-out leases to itself; outcomes recorded in one
 //! transaction are each done once; a fan-out larger than one INSERT chunk
-//! queues every delivery; a room relay's fan-out and deliveries run in the
-//! worker that made them, with no claim (another claimer never even sees
-//! them); and, with the real binary, a `kill -9` while they run leaves them
+//! queues every delivery; a room relay writes its deliveries itself (no
+//! fan-out job between) and runs them in its worker, with no claim (another
+//! claimer never even sees them); and, with the real binary, a `kill -9` while they run leaves them
 //! leased in the table, taken over after a restart.
 
 mod common;
@@ -43,12 +43,13 @@ async fn instance(db: &TestDb) -> Federation {
 /// own: nothing the handlers do wakes it, only its own recorder.
 fn pool(fed: &Federation, settings: QueueSettings) -> Workers {
     let mut workers = Workers::new(fed.store.clone(), settings, Arc::new(Notify::new()));
-    for (kind, handler) in estuary::delivery::activitypub::handlers(fed) {
+    let deliver = estuary::delivery::activitypub::Deliver::new(fed.clone());
+    for (kind, handler) in estuary::delivery::activitypub::handlers(fed, &deliver) {
         workers = workers.handle(kind, handler);
     }
     workers.handle(
         estuary::domain::actions::ROOM_RELAY,
-        Arc::new(estuary::rooms::relay::Relay(fed.clone())),
+        Arc::new(estuary::rooms::relay::Relay::new(fed.clone(), deliver)),
     )
 }
 
@@ -415,7 +416,9 @@ async fn a_room_relays_follow_ups_run_in_its_worker_without_a_claim() {
         job_states(&db, "deliver") == vec!["done|0|-"; INSTANCES]
     })
     .await;
-    assert_eq!(job_states(&db, "fanout"), ["done|0|-", "done|0|-"]);
+    // The note's own fan-out only: the relay wrote the Announce's
+    // deliveries itself, with no fan-out job between.
+    assert_eq!(job_states(&db, "fanout"), ["done|0|-"]);
     assert_eq!(job_states(&db, "room_relay"), ["done|0|-"]);
     running.stop().await;
 }

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use super::{BoxFuture, Job, JobHandler, JobOutcome};
 use crate::domain::accounts::{self, Account};
 use crate::domain::actions::{self, Action};
-use crate::domain::audience::is_public_address;
 use crate::domain::follows;
 use crate::federation::ctx::Federation;
 use crate::federation::fetch::FetchError;
@@ -50,6 +49,16 @@ impl Deliver {
             bodies: Mutex::default(),
             senders: Mutex::default(),
         }))
+    }
+}
+
+impl Deliver {
+    /// Keeps what the deliveries of `activity_id` by `sender` need when
+    /// the caller has it at hand (the body as stored, and the sender), so
+    /// that they start without reading it.
+    pub fn keep(&self, activity_id: &str, body: Vec<u8>, sender: &Account) {
+        remember(&self.0.senders, sender.id, sender.clone());
+        remember(&self.0.bodies, activity_id.to_owned(), Arc::new(body));
     }
 }
 
@@ -141,47 +150,33 @@ async fn fan_out(fed: &Federation, deliver: &DeliverState, job: &Job) -> JobOutc
         }
         Err(outcome) => return outcome,
     };
-    let public_removed: Vec<String> = addressees
-        .iter()
-        .filter(|address| !is_public_address(address))
-        .cloned()
-        .collect();
-    let audience = match follows::fan_out_audience(&fed.store, sender_id, public_removed).await {
+    let mut audience = match follows::fan_out_audience(&fed.store, sender_id, addressees).await {
         Ok(audience) => audience,
         Err(error) => return retry(error),
     };
-    let Some(sender) = audience.sender else {
+    let Some(sender) = audience.sender.take() else {
         return JobOutcome::Fail {
             error: "the sender is gone".into(),
         };
     };
-    // (account id, inbox) of each remote recipient: the followers of the
-    // addressed local collections (the sender's own, or a thread's
-    // audience a reply is forwarded to), and the actors addressed.
-    let mut recipients = audience.follower_inboxes;
+    // The remote recipients: the followers of the addressed local
+    // collections (the sender's own, or a thread's audience a reply is
+    // forwarded to), and the actors addressed. Those who block the sender
+    // get nothing.
+    let others = std::mem::take(&mut audience.others);
+    let mut resolved = Vec::new();
     let mut unresolved = Vec::new();
-    for address in &audience.others {
+    for address in &others {
         match resolve::actor(fed, address).await {
             Ok(account) if !account.is_local() => {
-                recipients.push((account.id, inbox_of(&account)));
+                resolved.push((account.id, inbox_of(&account)));
             }
             Ok(_) => {}
             Err(error) if error.is_retryable() => unresolved.push(format!("{address}: {error}")),
             Err(error) => tracing::info!(%address, %error, "an addressee cannot be resolved"),
         }
     }
-    // Those who block the sender get nothing.
-    let blockers = audience.blockers;
-    let mut seen = std::collections::HashSet::new();
-    let mut inboxes: Vec<String> = Vec::new();
-    for (_, inbox) in recipients
-        .into_iter()
-        .filter(|(id, _)| !blockers.contains(id))
-    {
-        if seen.insert(inbox.clone()) {
-            inboxes.push(inbox);
-        }
-    }
+    let inboxes = audience.inboxes(resolved);
     if !inboxes.is_empty() {
         warm(deliver, &activity, &sender).await;
     }
@@ -354,14 +349,17 @@ async fn deliver_inner(state: &DeliverState, job: &Job) -> JobOutcome {
     }
 }
 
-/// The handlers of the ActivityPub deliverer, by job kind.
-pub fn handlers(fed: &Federation) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
-    let deliver = Deliver::new(fed.clone());
+/// The handlers of the ActivityPub deliverer, by job kind, its deliveries
+/// run by `deliver`.
+pub fn handlers(fed: &Federation, deliver: &Deliver) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
     vec![
         (
             actions::FAN_OUT,
             Arc::new(FanOut::new(fed.clone(), deliver.clone())) as Arc<dyn JobHandler>,
         ),
-        (actions::DELIVER, Arc::new(deliver) as Arc<dyn JobHandler>),
+        (
+            actions::DELIVER,
+            Arc::new(deliver.clone()) as Arc<dyn JobHandler>,
+        ),
     ]
 }

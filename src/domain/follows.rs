@@ -3,8 +3,9 @@
 
 use super::DomainError;
 use super::accounts::{Account, row_to_account};
+use super::audience::is_public_address;
 use crate::store::follows as rows;
-use crate::store::{Store, blocks};
+use crate::store::{AnyConnection, Store, blocks};
 
 /// Whether `blocker` blocks `blocked`.
 pub async fn is_blocked(
@@ -30,9 +31,10 @@ pub async fn block_by_id(store: &Store, ap_id: &str) -> Result<Option<(i64, i64)
 pub struct Audience {
     /// The sender (`None`: it is gone).
     pub sender: Option<Account>,
-    /// (account id, inbox) of the remote followers of the local accounts
-    /// whose followers collection is addressed.
-    pub follower_inboxes: Vec<(i64, String)>,
+    /// The inboxes of the remote followers of the local accounts whose
+    /// followers collection is addressed (shared inboxes once each; those
+    /// who block the sender left out).
+    pub follower_inboxes: Vec<String>,
     /// The other addressees (neither public nor a local followers
     /// collection): actors to resolve.
     pub others: Vec<String>,
@@ -40,45 +42,78 @@ pub struct Audience {
     pub blockers: std::collections::HashSet<i64>,
 }
 
+impl Audience {
+    /// Every inbox to deliver to, once each: the followers' inboxes, then
+    /// those of `resolved` (account id, inbox: the [`Audience::others`]
+    /// once resolved) whose account does not block the sender.
+    pub fn inboxes(self, resolved: Vec<(i64, String)>) -> Vec<String> {
+        let mut seen: std::collections::HashSet<String> =
+            self.follower_inboxes.iter().cloned().collect();
+        let mut inboxes = self.follower_inboxes;
+        for (id, inbox) in resolved {
+            if !self.blockers.contains(&id) && seen.insert(inbox.clone()) {
+                inboxes.push(inbox);
+            }
+        }
+        inboxes
+    }
+}
+
 /// Reads a fan-out's [`Audience`] in one trip to the database: the sender,
-/// the followers behind each addressed local followers collection (shared
-/// inbox if they have one, else their inbox; oldest follow first), and who
-/// blocks the sender. `addressees` has the public address filtered out.
+/// the inboxes behind each addressed local followers collection (oldest
+/// follow first), and who blocks the sender; the public address in
+/// `addressees` is passed over.
 pub async fn fan_out_audience(
     store: &Store,
     sender_id: i64,
     addressees: Vec<String>,
 ) -> Result<Audience, DomainError> {
     store
-        .run(move |conn| {
-            let Some(sender) = crate::store::accounts::find(conn, sender_id)? else {
-                return Ok(Audience {
-                    sender: None,
-                    follower_inboxes: Vec::new(),
-                    others: Vec::new(),
-                    blockers: Default::default(),
-                });
-            };
-            let mut follower_inboxes = Vec::new();
-            let mut others = Vec::new();
-            for address in addressees {
-                match crate::store::accounts::find_local_by_followers_url(conn, &address)? {
-                    Some(owner) => follower_inboxes.extend(
-                        rows::remote_follower_inboxes(conn, owner.id)?
-                            .into_iter()
-                            .map(|(id, inbox, shared)| (id, shared.unwrap_or(inbox))),
-                    ),
-                    None => others.push(address),
+        .run(move |conn| audience_in(conn, sender_id, &addressees))
+        .await
+}
+
+/// [`fan_out_audience`] inside a transaction the caller holds.
+pub fn audience_in(
+    conn: &mut AnyConnection,
+    sender_id: i64,
+    addressees: &[String],
+) -> Result<Audience, DomainError> {
+    let Some(sender) = crate::store::accounts::find(conn, sender_id)? else {
+        return Ok(Audience {
+            sender: None,
+            follower_inboxes: Vec::new(),
+            others: Vec::new(),
+            blockers: Default::default(),
+        });
+    };
+    let mut follower_inboxes: Vec<String> = Vec::new();
+    let mut others = Vec::new();
+    for address in addressees.iter().filter(|a| !is_public_address(a)) {
+        match crate::store::accounts::find_local_by_followers_url(conn, address)? {
+            // One collection's inboxes are distinct already; a second
+            // one's are checked against those before.
+            Some(owner) if follower_inboxes.is_empty() => {
+                follower_inboxes = rows::remote_follower_inboxes(conn, owner.id, sender_id)?;
+            }
+            Some(owner) => {
+                let mut seen: std::collections::HashSet<String> =
+                    follower_inboxes.iter().cloned().collect();
+                for inbox in rows::remote_follower_inboxes(conn, owner.id, sender_id)? {
+                    if seen.insert(inbox.clone()) {
+                        follower_inboxes.push(inbox);
+                    }
                 }
             }
-            Ok(Audience {
-                blockers: blocks::blockers_of(conn, sender_id)?.into_iter().collect(),
-                sender: Some(row_to_account(sender)),
-                follower_inboxes,
-                others,
-            })
-        })
-        .await
+            None => others.push(address.clone()),
+        }
+    }
+    Ok(Audience {
+        blockers: blocks::blockers_of(conn, sender_id)?.into_iter().collect(),
+        sender: Some(row_to_account(sender)),
+        follower_inboxes,
+        others,
+    })
 }
 
 /// Accepted followers of an account.

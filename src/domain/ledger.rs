@@ -12,6 +12,7 @@ use super::DomainError;
 use super::accounts::Account;
 use super::actions::{self, Action};
 use super::audience::Visibility;
+use super::follows;
 use super::posts::{Applied, NewActivity, NewPost, PostChanges, insert_activity, insert_post};
 use super::route::{self, Subject, Verb};
 use crate::store::follows::{self as follow_rows, NewFollowRow};
@@ -191,6 +192,42 @@ pub fn record_in(
     activity: &NewActivity,
     effect: &Effect,
 ) -> Result<Applied, DomainError> {
+    record_routed(conn, urls, sender, activity, effect, FanOutBy::Job).map(|(applied, _)| applied)
+}
+
+/// [`record_in`] for a local sender whose caller delivers at once (push
+/// first): the deliveries of the activity's fan-out are read in this
+/// transaction and returned, for the caller to queue (leased to itself)
+/// in it, instead of a fan-out job being queued. When an addressee must
+/// first be resolved over the network, the fan-out job is queued as usual
+/// and no delivery is returned.
+pub fn record_delivering_in(
+    conn: &mut AnyConnection,
+    urls: &Urls,
+    sender: &Account,
+    activity: &NewActivity,
+    effect: &Effect,
+) -> Result<(Applied, Vec<Action>), DomainError> {
+    record_routed(conn, urls, sender, activity, effect, FanOutBy::Caller)
+}
+
+/// Who turns a local sender's fan-out into deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FanOutBy {
+    /// A `fanout` job, queued in the transaction.
+    Job,
+    /// The caller, given the deliveries.
+    Caller,
+}
+
+fn record_routed(
+    conn: &mut AnyConnection,
+    urls: &Urls,
+    sender: &Account,
+    activity: &NewActivity,
+    effect: &Effect,
+    fan_out_by: FanOutBy,
+) -> Result<(Applied, Vec<Action>), DomainError> {
     let local = activity.local;
     // Authorise what needs the stored object before anything is written.
     let target = match effect {
@@ -201,7 +238,7 @@ pub fn record_in(
                 return if local {
                     Err(DomainError::NoSuchObject(object_ap_id.clone()))
                 } else {
-                    Ok(Applied::Ignored)
+                    Ok((Applied::Ignored, Vec::new()))
                 };
             };
             if object.author_id != sender.id {
@@ -219,14 +256,14 @@ pub fn record_in(
             }
             Some(f) if f.followee_id == sender.id && !(local && f.accepted) => {}
             _ if local => return Err(DomainError::NoSuchObject(follow_ap_id.clone())),
-            _ => return Ok(Applied::Ignored),
+            _ => return Ok((Applied::Ignored, Vec::new())),
         }
     }
     let Some(stored) = insert_activity(conn, activity)? else {
         return if local {
             Err(DomainError::Conflict(activity.ap_id.clone()))
         } else {
-            Ok(Applied::Replay)
+            Ok((Applied::Replay, Vec::new()))
         };
     };
     let changed = apply(conn, sender, activity, effect, target.as_ref())?;
@@ -249,12 +286,30 @@ pub fn record_in(
     let now = Utc::now().naive_utc();
     let filed = inbox_items::file(conn, &plan.file_for, stored.id, now)?;
     let mut consequences = Vec::new();
+    let mut deliveries = Vec::new();
     if sender.is_local() && !plan.deliver_to.is_empty() {
-        consequences.push(Action::FanOut {
-            activity: activity.ap_id.clone(),
-            sender_id: sender.id,
-            addressees: plan.deliver_to.clone(),
-        });
+        let audience = match fan_out_by {
+            FanOutBy::Caller => Some(follows::audience_in(conn, sender.id, &plan.deliver_to)?),
+            FanOutBy::Job => None,
+        };
+        match audience.filter(|audience| audience.others.is_empty()) {
+            Some(audience) => {
+                deliveries = audience
+                    .inboxes(Vec::new())
+                    .into_iter()
+                    .map(|inbox| Action::Deliver {
+                        activity: activity.ap_id.clone(),
+                        sender_id: sender.id,
+                        inbox,
+                    })
+                    .collect();
+            }
+            None => consequences.push(Action::FanOut {
+                activity: activity.ap_id.clone(),
+                sender_id: sender.id,
+                addressees: plan.deliver_to.clone(),
+            }),
+        }
     }
     consequences.extend(plan.relay_in.iter().map(|room_id| Action::RoomRelay {
         room_id: *room_id,
@@ -313,11 +368,12 @@ pub fn record_in(
     {
         record_in(conn, urls, followee, reply, &Effect::None)?;
     }
-    Ok(if changed {
+    let applied = if changed {
         Applied::Stored { filed }
     } else {
         Applied::Ignored
-    })
+    };
+    Ok((applied, deliveries))
 }
 
 /// A site whose follow of a local person is accepted (at once, or when the

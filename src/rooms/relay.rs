@@ -5,6 +5,7 @@
 use chrono::{NaiveDateTime, Utc};
 use serde_json::Value;
 
+use crate::delivery::activitypub::Deliver;
 use crate::delivery::{BoxFuture, FollowUps, Job, JobHandler, JobOutcome};
 use crate::domain::DomainError;
 use crate::domain::accounts::{self, Account};
@@ -16,14 +17,22 @@ use crate::federation::ctx::Federation;
 use crate::federation::documents::{
     ActivityDocument, ActivityKind, ActivityObject, stored_document,
 };
-use crate::store::jobs;
 
-/// Runs `room_relay` jobs.
-pub struct Relay(pub Federation);
+/// Runs `room_relay` jobs; the Announce's deliveries are run by `deliver`.
+pub struct Relay {
+    fed: Federation,
+    deliver: Deliver,
+}
+
+impl Relay {
+    pub fn new(fed: Federation, deliver: Deliver) -> Self {
+        Relay { fed, deliver }
+    }
+}
 
 impl JobHandler for Relay {
     fn handle(&self, job: Job) -> BoxFuture<JobOutcome> {
-        let fed = self.0.clone();
+        let (fed, deliver) = (self.fed.clone(), self.deliver.clone());
         Box::pin(async move {
             let Ok(Action::RoomRelay { room_id, activity }) = serde_json::from_str(&job.payload)
             else {
@@ -31,7 +40,7 @@ impl JobHandler for Relay {
                     error: "unreadable payload".into(),
                 };
             };
-            match relay(&fed, room_id, &activity, &job.follow_ups).await {
+            match relay(&fed, &deliver, room_id, &activity, &job.follow_ups).await {
                 Ok(outcome) => outcome,
                 Err(error) => JobOutcome::Retry {
                     error: error.to_string(),
@@ -67,6 +76,7 @@ pub fn build_room_announce(
 
 async fn relay(
     fed: &Federation,
+    deliver: &Deliver,
     room_id: i64,
     activity_id: &str,
     follow_ups: &FollowUps,
@@ -93,39 +103,41 @@ async fn relay(
     let now = Utc::now().naive_utc();
     let id = fed.urls.mint("activities");
     let announce = build_room_announce(&id, &room, document, now);
+    let body = announce.to_json();
     let new = NewActivity::minted(
         &room,
         id.clone(),
         "Announce",
         Some(activity.ap_id.clone()),
         announce.addressees(),
-        announce.to_json(),
+        body.clone(),
         now,
     );
     // The ledger routes the Announce: to the members, and the room's feed
-    // to its WebSub subscribers. Its fan-out, certain, is leased to this
-    // process in the same transaction and starts here at once.
-    let reserved = follow_ups.reserve(1);
+    // to its WebSub subscribers. Push first: the deliveries to the members
+    // are written in the same transaction (no fan-out job between), as
+    // many as this process has free slots for are leased to it, and those
+    // start here at once.
+    let reserved = follow_ups.reserve(usize::MAX);
     let lease = reserved.lease();
     let urls = fed.urls.clone();
-    let fan_out = vec![actions::fan_out_key(&id)];
-    let leased = fed
+    let sender = room.clone();
+    let (queued, leased) = fed
         .store
         .run(move |conn| {
             crate::store::write_transaction(conn, |conn| {
-                ledger::record_in(conn, &urls, &room, &new, &Effect::None)?;
-                Ok::<_, DomainError>(match &lease {
-                    Some(lease) => {
-                        let queued = jobs::queued_by_keys(conn, &fan_out)?;
-                        jobs::lease_queued(conn, &queued, lease)?
-                    }
-                    None => Vec::new(),
-                })
+                let (_, deliveries) =
+                    ledger::record_delivering_in(conn, &urls, &sender, &new, &Effect::None)?;
+                Ok::<_, DomainError>(actions::enqueue_leased(conn, &deliveries, lease.as_ref())?)
             })
         })
         .await?;
+    if queued > 0 {
+        deliver.keep(&id, body.into_bytes(), &room);
+    }
     reserved.start(leased);
-    // The rest (WebSub pushes, or the fan-out without a free slot).
+    // The rest (WebSub pushes, the deliveries without a free slot, or a
+    // fan-out job when an addressee has to be resolved first).
     fed.wake.notify_one();
     Ok(JobOutcome::Done)
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::accounts::AccountRow;
-use super::schema::{accounts, follows};
+use super::schema::{accounts, blocks, follows};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = follows)]
@@ -91,24 +91,52 @@ pub fn followers(conn: &mut AnyConnection, followee_id: i64) -> QueryResult<Vec<
         .load(conn)
 }
 
-/// The accepted remote followers of `followee_id`, oldest first, as what a
-/// fan-out needs of each: id, inbox and shared inbox.
+/// The inboxes a post to `followee_id`'s followers reaches: each remote
+/// follower's shared inbox if it has one, else its own, once each, in the
+/// order of the oldest follow behind it. Followers who block `sender_id`
+/// are left out (a shared inbox is still reached for the others behind
+/// it). Shared inboxes are grouped by the database, so 10,000 followers on
+/// 1,000 instances come back as 1,000 rows.
 pub fn remote_follower_inboxes(
     conn: &mut AnyConnection,
     followee_id: i64,
-) -> QueryResult<Vec<(i64, String, Option<String>)>> {
-    follows::table
-        .inner_join(accounts::table.on(accounts::id.eq(follows::follower_id)))
-        .filter(follows::followee_id.eq(followee_id))
-        .filter(follows::accepted.eq(true))
-        .filter(accounts::domain.is_not_null())
-        .order(follows::id.asc())
-        .select((
-            accounts::id,
-            accounts::inbox_url,
-            accounts::shared_inbox_url,
-        ))
-        .load(conn)
+    sender_id: i64,
+) -> QueryResult<Vec<String>> {
+    let blockers = || {
+        blocks::table
+            .filter(blocks::blocked_id.eq(sender_id))
+            .select(blocks::blocker_id)
+    };
+    let followers = || {
+        follows::table
+            .inner_join(accounts::table.on(accounts::id.eq(follows::follower_id)))
+            .filter(follows::followee_id.eq(followee_id))
+            .filter(follows::accepted.eq(true))
+            .filter(accounts::domain.is_not_null())
+            .filter(accounts::id.ne_all(blockers()))
+    };
+    let shared: Vec<(Option<String>, Option<i64>)> = followers()
+        .filter(accounts::shared_inbox_url.is_not_null())
+        .group_by(accounts::shared_inbox_url)
+        .select((accounts::shared_inbox_url, diesel::dsl::min(follows::id)))
+        .load(conn)?;
+    let own: Vec<(String, i64)> = followers()
+        .filter(accounts::shared_inbox_url.is_null())
+        .select((accounts::inbox_url, follows::id))
+        .load(conn)?;
+    let mut inboxes: Vec<(i64, String)> = shared
+        .into_iter()
+        .filter_map(|(inbox, first)| Some((first?, inbox?)))
+        .chain(own.into_iter().map(|(inbox, id)| (id, inbox)))
+        .collect();
+    inboxes.sort_unstable();
+    // A follower's own inbox may be another's shared inbox.
+    let mut seen = std::collections::HashSet::new();
+    Ok(inboxes
+        .into_iter()
+        .map(|(_, inbox)| inbox)
+        .filter(|inbox| seen.insert(inbox.clone()))
+        .collect())
 }
 
 /// Accounts `follower_id` follows (accepted), oldest first.

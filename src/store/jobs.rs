@@ -84,17 +84,6 @@ pub fn enqueue_returning(
     Ok(inserted)
 }
 
-/// The pending jobs with these dedup keys: work just queued by code that
-/// does not return the ids, such as the ledger's.
-pub fn queued_by_keys(conn: &mut AnyConnection, keys: &[String]) -> QueryResult<Vec<Queued>> {
-    jobs::table
-        .filter(jobs::dedup_key.eq_any(keys))
-        .filter(jobs::status.eq("pending"))
-        .order(jobs::id)
-        .select((jobs::id, jobs::host))
-        .load(conn)
-}
-
 /// Who jobs leased as they are queued go to, and on what terms.
 #[derive(Debug, Clone)]
 pub struct LeaseTo {
