@@ -195,14 +195,12 @@ async fn fan_out(fed: &Federation, deliver: &DeliverState, job: &Job) -> JobOutc
     let lease = reserved.lease();
     let queued = fed
         .store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                Ok::<_, crate::store::StoreError>(actions::enqueue_leased(
-                    conn,
-                    &deliveries,
-                    lease.as_ref(),
-                )?)
-            })
+        .transaction(move |conn| {
+            Ok::<_, crate::store::StoreError>(actions::enqueue_leased(
+                conn,
+                &deliveries,
+                lease.as_ref(),
+            )?)
         })
         .await;
     let (queued, leased) = match queued {

@@ -269,7 +269,7 @@ impl Workers {
     async fn release_dead_leases(&self) {
         let released: Result<usize, StoreError> = self
             .store
-            .run(|conn| Ok(jobs::expire_all_leases(conn, Utc::now().naive_utc())?))
+            .transaction(|conn| Ok(jobs::expire_all_leases(conn, Utc::now().naive_utc())?))
             .await;
         match released {
             Ok(0) => {}
@@ -298,7 +298,7 @@ impl Workers {
             let holder = self.holder.clone();
             let renewed: Result<usize, StoreError> = self
                 .store
-                .run(move |conn| {
+                .transaction(move |conn| {
                     Ok(jobs::renew(
                         conn,
                         &holder,
@@ -319,7 +319,7 @@ impl Workers {
         loop {
             let pruned: Result<usize, StoreError> = self
                 .store
-                .run(move |conn| {
+                .transaction(move |conn| {
                     let before = Utc::now().naive_utc() - keep;
                     Ok(jobs::prune_done(conn, before, PRUNE_BATCH)?)
                 })
@@ -340,7 +340,7 @@ impl Workers {
         let max_crashes = self.settings.max_crashes;
         let holder = self.holder.clone();
         self.store
-            .run(move |conn| {
+            .transaction(move |conn| {
                 let now = Utc::now().naive_utc();
                 let buried = jobs::bury_crashed(conn, now, max_crashes)?;
                 if buried > 0 {

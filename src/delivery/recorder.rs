@@ -93,9 +93,7 @@ async fn write(workers: &Workers, batch: Vec<Finished>) {
         let work = batch.clone();
         let written: Result<(), StoreError> = workers
             .store
-            .run(move |conn| {
-                crate::store::write_transaction(conn, |conn| record_all(conn, &work, max_crashes))
-            })
+            .transaction(move |conn| record_all(conn, &work, max_crashes))
             .await;
         match written {
             Ok(()) => break,

@@ -184,48 +184,46 @@ async fn create_local(
     let key_id = format!("{}#main-key", actor.actor);
     let shared_inbox = urls.shared_inbox();
     store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let owner_id = match &owner {
-                    Some(owner) => Some(
-                        rows::find_local(conn, owner)?
-                            .filter(|row| row.kind == AccountKind::Person.as_str())
-                            .ok_or_else(|| DomainError::NoSuchUser(owner.clone()))?
-                            .id,
-                    ),
-                    None => None,
-                };
-                let now = Utc::now().naive_utc();
-                let row = NewAccountRow {
-                    kind: kind.as_str(),
-                    username: &name,
-                    domain: None,
-                    actor_url: &actor.actor,
-                    inbox_url: &actor.inbox,
-                    shared_inbox_url: Some(&shared_inbox),
-                    outbox_url: Some(&actor.outbox),
-                    followers_url: Some(&actor.followers),
-                    following_url: Some(&actor.following),
-                    profile_url: Some(&actor.profile),
-                    public_key_pem: &keys.public_pem,
-                    private_key_pem: Some(&keys.private_pem),
-                    display_name: new.display_name.as_deref(),
-                    summary: new.summary.as_deref(),
-                    avatar_url: None,
-                    manually_approves_followers: new.members_only,
-                    owner_id,
-                    created_at: now,
-                    updated_at: now,
-                    key_id: Some(&key_id),
-                    fetched_at: None,
-                    site_url: None,
-                };
-                match rows::insert(conn, &row) {
-                    Ok(row) => Ok(row_to_account(row)),
-                    Err(e) if is_unique_violation(&e) => Err(DomainError::NameTaken(name.clone())),
-                    Err(e) => Err(e.into()),
-                }
-            })
+        .transaction(move |conn| {
+            let owner_id = match &owner {
+                Some(owner) => Some(
+                    rows::find_local(conn, owner)?
+                        .filter(|row| row.kind == AccountKind::Person.as_str())
+                        .ok_or_else(|| DomainError::NoSuchUser(owner.clone()))?
+                        .id,
+                ),
+                None => None,
+            };
+            let now = Utc::now().naive_utc();
+            let row = NewAccountRow {
+                kind: kind.as_str(),
+                username: &name,
+                domain: None,
+                actor_url: &actor.actor,
+                inbox_url: &actor.inbox,
+                shared_inbox_url: Some(&shared_inbox),
+                outbox_url: Some(&actor.outbox),
+                followers_url: Some(&actor.followers),
+                following_url: Some(&actor.following),
+                profile_url: Some(&actor.profile),
+                public_key_pem: &keys.public_pem,
+                private_key_pem: Some(&keys.private_pem),
+                display_name: new.display_name.as_deref(),
+                summary: new.summary.as_deref(),
+                avatar_url: None,
+                manually_approves_followers: new.members_only,
+                owner_id,
+                created_at: now,
+                updated_at: now,
+                key_id: Some(&key_id),
+                fetched_at: None,
+                site_url: None,
+            };
+            match rows::insert(conn, &row) {
+                Ok(row) => Ok(row_to_account(row)),
+                Err(e) if is_unique_violation(&e) => Err(DomainError::NameTaken(name.clone())),
+                Err(e) => Err(e.into()),
+            }
         })
         .await
 }

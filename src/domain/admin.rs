@@ -11,11 +11,11 @@ use super::ledger::Effect;
 use super::media::{self, MediaError};
 use super::names::normalize_name;
 use super::posts::NewActivity;
+use crate::store::Store;
 use crate::store::accounts::{self as account_rows, ProfileChanges};
 use crate::store::follows as follow_rows;
 use crate::store::objects as object_rows;
 use crate::store::tokens::{self as token_rows, TokenRow};
-use crate::store::{Store, write_transaction};
 use crate::urls::Urls;
 
 /// Why an administrative command was refused.
@@ -317,37 +317,35 @@ pub async fn delete(
     }
     let (account, urls) = (account.clone(), urls.clone());
     store
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let now = Utc::now().naive_utc();
-                // The followers are named one by one: the follows are gone by
-                // the time the workers expand the addressing.
-                let remote: Vec<String> = follow_rows::followers(conn, account.id)?
-                    .into_iter()
-                    .filter(|row| row.domain.is_some())
-                    .map(|row| row.actor_url)
-                    .collect();
-                let activity = NewActivity::minted(
-                    &account,
-                    ap_id.clone(),
-                    "Delete",
-                    Some(account.actor_url.clone()),
-                    remote.clone(),
-                    document,
-                    now,
-                );
-                // The ledger routes it to those followers (a fan-out).
-                super::ledger::record_in(conn, &urls, &account, &activity, &Effect::None)?;
-                let follows_removed = follow_rows::delete_involving(conn, &[account.id])?;
-                let tokens_revoked = token_rows::revoke_all_for(conn, account.id, now)?;
-                account_rows::mark_deleted(conn, account.id, now)?;
-                Ok(Deleted {
-                    deleted: account.actor_url.clone(),
-                    activity: ap_id,
-                    notified: remote.len(),
-                    follows_removed,
-                    tokens_revoked,
-                })
+        .transaction(move |conn| {
+            let now = Utc::now().naive_utc();
+            // The followers are named one by one: the follows are gone by
+            // the time the workers expand the addressing.
+            let remote: Vec<String> = follow_rows::followers(conn, account.id)?
+                .into_iter()
+                .filter(|row| row.domain.is_some())
+                .map(|row| row.actor_url)
+                .collect();
+            let activity = NewActivity::minted(
+                &account,
+                ap_id.clone(),
+                "Delete",
+                Some(account.actor_url.clone()),
+                remote.clone(),
+                document,
+                now,
+            );
+            // The ledger routes it to those followers (a fan-out).
+            super::ledger::record_in(conn, &urls, &account, &activity, &Effect::None)?;
+            let follows_removed = follow_rows::delete_involving(conn, &[account.id])?;
+            let tokens_revoked = token_rows::revoke_all_for(conn, account.id, now)?;
+            account_rows::mark_deleted(conn, account.id, now)?;
+            Ok(Deleted {
+                deleted: account.actor_url.clone(),
+                activity: ap_id,
+                notified: remote.len(),
+                follows_removed,
+                tokens_revoked,
             })
         })
         .await
@@ -401,20 +399,18 @@ pub async fn tokens(store: &Store, account: &Account) -> Result<Vec<TokenInfo>, 
 /// Revokes one token by its id (as `token list` shows it).
 pub async fn revoke_token(store: &Store, id: i64) -> Result<TokenInfo, AdminError> {
     store
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let row = token_rows::find(conn, id)?.ok_or(AdminError::NoSuchToken(id))?;
-                if row.revoked_at.is_some() {
-                    return Err(AdminError::AlreadyRevoked(id));
-                }
-                let now = Utc::now().naive_utc();
-                token_rows::revoke(conn, id, now)?;
-                let user = account_rows::find(conn, row.account_id)?
-                    .map(|a| a.username)
-                    .unwrap_or_default();
-                let row = token_rows::find(conn, id)?.ok_or(AdminError::NoSuchToken(id))?;
-                Ok(row_to_token(row, &user, now))
-            })
+        .transaction(move |conn| {
+            let row = token_rows::find(conn, id)?.ok_or(AdminError::NoSuchToken(id))?;
+            if row.revoked_at.is_some() {
+                return Err(AdminError::AlreadyRevoked(id));
+            }
+            let now = Utc::now().naive_utc();
+            token_rows::revoke(conn, id, now)?;
+            let user = account_rows::find(conn, row.account_id)?
+                .map(|a| a.username)
+                .unwrap_or_default();
+            let row = token_rows::find(conn, id)?.ok_or(AdminError::NoSuchToken(id))?;
+            Ok(row_to_token(row, &user, now))
         })
         .await
 }

@@ -16,11 +16,11 @@ use serde::Serialize;
 
 use super::DomainError;
 use super::accounts::{Account, row_to_account};
+use crate::store::Store;
 use crate::store::accounts as account_rows;
 use crate::store::domain_blocks::{self as rows, DomainBlockRow, NewDomainBlockRow};
 use crate::store::follows as follow_rows;
 use crate::store::reports::{self as report_rows, NewReportRow, ReportRow};
-use crate::store::{Store, write_transaction};
 
 /// How long a process trusts its copy of the rules.
 pub const POLICY_TTL: Duration = Duration::from_secs(1);
@@ -183,32 +183,30 @@ pub async fn block_domain(
 ) -> Result<Blocked, ModerationError> {
     let domain = normalize_domain(domain)?;
     store
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let row = rows::upsert(
-                    conn,
-                    &NewDomainBlockRow {
-                        domain: &domain,
-                        severity: severity.as_str(),
-                        reject_media,
-                        created_at: Utc::now().naive_utc(),
-                    },
-                )?;
-                if reject_media {
+        .transaction(move |conn| {
+            let row = rows::upsert(
+                conn,
+                &NewDomainBlockRow {
+                    domain: &domain,
+                    severity: severity.as_str(),
+                    reject_media,
+                    created_at: Utc::now().naive_utc(),
+                },
+            )?;
+            if reject_media {
+                let ids = account_rows::remote_ids_on(conn, &domain)?;
+                account_rows::clear_avatars(conn, &ids)?;
+            }
+            let follows_removed = match severity {
+                Severity::Block => {
                     let ids = account_rows::remote_ids_on(conn, &domain)?;
-                    account_rows::clear_avatars(conn, &ids)?;
+                    follow_rows::delete_involving(conn, &ids)?
                 }
-                let follows_removed = match severity {
-                    Severity::Block => {
-                        let ids = account_rows::remote_ids_on(conn, &domain)?;
-                        follow_rows::delete_involving(conn, &ids)?
-                    }
-                    Severity::Silence => 0,
-                };
-                Ok::<_, ModerationError>(Blocked {
-                    rule: row_to_rule(row),
-                    follows_removed,
-                })
+                Severity::Silence => 0,
+            };
+            Ok::<_, ModerationError>(Blocked {
+                rule: row_to_rule(row),
+                follows_removed,
             })
         })
         .await

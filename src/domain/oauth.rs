@@ -416,30 +416,28 @@ pub async fn decide(
     let code = random_token(32)?;
     let code_hash = hash_token(&code);
     store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let Some(grant) = rows::find_grant_by_consent(conn, &consent_hash)? else {
-                    return Ok(None);
-                };
-                let now = Utc::now().naive_utc();
-                if grant.approved_at.is_some() || grant.expires_at <= now {
-                    return Ok(None);
-                }
-                let code = if allow {
-                    rows::approve_grant(conn, grant.id, &code_hash, now, now + GRANT_LIFETIME)?;
-                    Some(code)
-                } else {
-                    // A refused grant can never be approved later.
-                    rows::approve_grant(conn, grant.id, &code_hash, now, now)?;
-                    rows::use_grant(conn, grant.id, now)?;
-                    None
-                };
-                Ok(Some(Decision {
-                    redirect_uri: grant.redirect_uri,
-                    state: grant.state,
-                    code,
-                }))
-            })
+        .transaction(move |conn| {
+            let Some(grant) = rows::find_grant_by_consent(conn, &consent_hash)? else {
+                return Ok(None);
+            };
+            let now = Utc::now().naive_utc();
+            if grant.approved_at.is_some() || grant.expires_at <= now {
+                return Ok(None);
+            }
+            let code = if allow {
+                rows::approve_grant(conn, grant.id, &code_hash, now, now + GRANT_LIFETIME)?;
+                Some(code)
+            } else {
+                // A refused grant can never be approved later.
+                rows::approve_grant(conn, grant.id, &code_hash, now, now)?;
+                rows::use_grant(conn, grant.id, now)?;
+                None
+            };
+            Ok(Some(Decision {
+                redirect_uri: grant.redirect_uri,
+                state: grant.state,
+                code,
+            }))
         })
         .await
 }
@@ -505,74 +503,69 @@ pub async fn exchange_code(
     let token_hash = hash_token(&access_token);
     let code_hash = hash_token(&exchange.code);
     store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let now = Utc::now().naive_utc();
-                let Some(grant) = rows::find_grant_by_code(conn, &code_hash)? else {
-                    return Ok(Err(OAuthError::InvalidGrant("unknown code")));
+        .transaction(move |conn| {
+            let now = Utc::now().naive_utc();
+            let Some(grant) = rows::find_grant_by_code(conn, &code_hash)? else {
+                return Ok(Err(OAuthError::InvalidGrant("unknown code")));
+            };
+            if grant.used_at.is_some() {
+                token_rows::revoke_by_grant(conn, grant.id, now)?;
+                return Ok(Err(OAuthError::InvalidGrant("the code was used already")));
+            }
+            if grant.expires_at <= now {
+                return Ok(Err(OAuthError::InvalidGrant("the code has expired")));
+            }
+            if grant.client_id != exchange.client_id {
+                return Ok(Err(OAuthError::InvalidGrant(
+                    "the code was issued to another client",
+                )));
+            }
+            if grant.redirect_uri != exchange.redirect_uri {
+                return Ok(Err(OAuthError::InvalidGrant("redirect_uri does not match")));
+            }
+            // PKCE: checked whenever the grant has a challenge; only a
+            // confidential client (authenticated above) may go without.
+            if grant.code_challenge.is_empty() {
+                if !confidential {
+                    return Ok(Err(OAuthError::InvalidGrant("PKCE is required")));
+                }
+            } else {
+                let Some(verifier) = exchange.code_verifier.as_deref() else {
+                    return Ok(Err(OAuthError::InvalidRequest(
+                        "code_verifier is required".into(),
+                    )));
                 };
-                if grant.used_at.is_some() {
-                    token_rows::revoke_by_grant(conn, grant.id, now)?;
-                    return Ok(Err(OAuthError::InvalidGrant("the code was used already")));
-                }
-                if grant.expires_at <= now {
-                    return Ok(Err(OAuthError::InvalidGrant("the code has expired")));
-                }
-                if grant.client_id != exchange.client_id {
+                let computed = s256(verifier);
+                if computed.len() != grant.code_challenge.len()
+                    || !openssl::memcmp::eq(computed.as_bytes(), grant.code_challenge.as_bytes())
+                {
                     return Ok(Err(OAuthError::InvalidGrant(
-                        "the code was issued to another client",
+                        "code_verifier does not match",
                     )));
                 }
-                if grant.redirect_uri != exchange.redirect_uri {
-                    return Ok(Err(OAuthError::InvalidGrant("redirect_uri does not match")));
-                }
-                // PKCE: checked whenever the grant has a challenge; only a
-                // confidential client (authenticated above) may go without.
-                if grant.code_challenge.is_empty() {
-                    if !confidential {
-                        return Ok(Err(OAuthError::InvalidGrant("PKCE is required")));
-                    }
-                } else {
-                    let Some(verifier) = exchange.code_verifier.as_deref() else {
-                        return Ok(Err(OAuthError::InvalidRequest(
-                            "code_verifier is required".into(),
-                        )));
-                    };
-                    let computed = s256(verifier);
-                    if computed.len() != grant.code_challenge.len()
-                        || !openssl::memcmp::eq(
-                            computed.as_bytes(),
-                            grant.code_challenge.as_bytes(),
-                        )
-                    {
-                        return Ok(Err(OAuthError::InvalidGrant(
-                            "code_verifier does not match",
-                        )));
-                    }
-                }
-                if rows::use_grant(conn, grant.id, now)? == 0 {
-                    return Ok(Err(OAuthError::InvalidGrant("the code was used already")));
-                }
-                let expires_at = now + ACCESS_TOKEN_LIFETIME;
-                token_rows::insert(
-                    conn,
-                    &NewTokenRow {
-                        account_id: grant.account_id,
-                        token_hash: &token_hash,
-                        scopes: &grant.scopes,
-                        created_at: now,
-                        expires_at: Some(expires_at),
-                        client_id: Some(&grant.client_id),
-                        grant_id: Some(grant.id),
-                    },
-                )?;
-                Ok(Ok(IssuedToken {
-                    access_token,
-                    scopes: Scopes::parse(&grant.scopes),
-                    expires_in: ACCESS_TOKEN_LIFETIME.num_seconds(),
-                    created_at: now.and_utc().timestamp(),
-                }))
-            })
+            }
+            if rows::use_grant(conn, grant.id, now)? == 0 {
+                return Ok(Err(OAuthError::InvalidGrant("the code was used already")));
+            }
+            let expires_at = now + ACCESS_TOKEN_LIFETIME;
+            token_rows::insert(
+                conn,
+                &NewTokenRow {
+                    account_id: grant.account_id,
+                    token_hash: &token_hash,
+                    scopes: &grant.scopes,
+                    created_at: now,
+                    expires_at: Some(expires_at),
+                    client_id: Some(&grant.client_id),
+                    grant_id: Some(grant.id),
+                },
+            )?;
+            Ok(Ok(IssuedToken {
+                access_token,
+                scopes: Scopes::parse(&grant.scopes),
+                expires_in: ACCESS_TOKEN_LIFETIME.num_seconds(),
+                created_at: now.and_utc().timestamp(),
+            }))
         })
         .await
 }

@@ -109,40 +109,38 @@ pub async fn hand_over(store: &Store, handover: Handover) -> Result<Granted, Dom
     let code_expires_at = now + CODE_LIFETIME;
     let key = page_key.clone();
     store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let page_id = pages::insert(
-                    conn,
-                    &NewPrivatePageRow {
-                        page_key: &key,
-                        object_ap_id: &handover.object_ap_id,
-                        activity_ap_id: &handover.activity_ap_id,
-                        proxy_id: handover.proxy_id,
-                        sender_id: handover.sender_id,
-                        site_url: &handover.site_url,
-                        created_at: now,
-                    },
-                )?;
-                grants::insert(
-                    conn,
-                    &NewSiteGrantRow {
-                        code_hash: &code_hash,
-                        code_expires_at,
-                        site_url: &handover.site_url,
-                        page_id: Some(page_id),
-                        feed_account_id: None,
-                        created_at: now,
-                    },
-                )?;
-                // A second past expiry, so that a redemption at the last
-                // moment is seen.
-                actions::enqueue_later(
-                    conn,
-                    &[Action::PrivateNoteCheck { page_id }],
-                    code_expires_at + Duration::seconds(1),
-                )?;
-                Ok::<_, DomainError>(())
-            })
+        .transaction(move |conn| {
+            let page_id = pages::insert(
+                conn,
+                &NewPrivatePageRow {
+                    page_key: &key,
+                    object_ap_id: &handover.object_ap_id,
+                    activity_ap_id: &handover.activity_ap_id,
+                    proxy_id: handover.proxy_id,
+                    sender_id: handover.sender_id,
+                    site_url: &handover.site_url,
+                    created_at: now,
+                },
+            )?;
+            grants::insert(
+                conn,
+                &NewSiteGrantRow {
+                    code_hash: &code_hash,
+                    code_expires_at,
+                    site_url: &handover.site_url,
+                    page_id: Some(page_id),
+                    feed_account_id: None,
+                    created_at: now,
+                },
+            )?;
+            // A second past expiry, so that a redemption at the last
+            // moment is seen.
+            actions::enqueue_later(
+                conn,
+                &[Action::PrivateNoteCheck { page_id }],
+                code_expires_at + Duration::seconds(1),
+            )?;
+            Ok::<_, DomainError>(())
         })
         .await?;
     Ok(Granted {
@@ -247,40 +245,38 @@ pub async fn redeem(
     let token = new_token()?;
     let token_hash = hash_token(&token);
     store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let now = Utc::now().naive_utc();
-                let Some(grant) = grants::find_by_code_hash(conn, &hash_token(&code))?
-                    .filter(|g: &SiteGrantRow| hash_matches(&g.code_hash, &code))
-                    .filter(|g| match grant_type {
-                        GrantType::Code => g.page_id.is_some(),
-                        GrantType::Ticket => g.feed_account_id.is_some(),
-                    })
-                else {
-                    return Ok(Err(GrantError::Unknown));
-                };
-                if grant.redeemed_at.is_some() || grant.revoked_at.is_some() {
-                    grants::burn(conn, grant.id, now)?;
-                    return Ok(Err(GrantError::Reused));
-                }
-                if grant.code_expires_at <= now {
-                    return Ok(Err(GrantError::Expired));
-                }
-                if let Some(account_id) = grant.feed_account_id
-                    && !site_may_read(conn, account_id, &grant.site_url)?
-                {
-                    return Ok(Err(GrantError::NotAMember));
-                }
-                let expires_at = now + TOKEN_LIFETIME;
-                if !grants::redeem(conn, grant.id, &token_hash, expires_at, now)? {
-                    return Ok(Err(GrantError::Reused));
-                }
-                Ok::<_, DomainError>(Ok(Redeemed {
-                    access_token: token,
-                    expires_in: TOKEN_LIFETIME.num_seconds(),
-                    site_url: grant.site_url,
-                }))
-            })
+        .transaction(move |conn| {
+            let now = Utc::now().naive_utc();
+            let Some(grant) = grants::find_by_code_hash(conn, &hash_token(&code))?
+                .filter(|g: &SiteGrantRow| hash_matches(&g.code_hash, &code))
+                .filter(|g| match grant_type {
+                    GrantType::Code => g.page_id.is_some(),
+                    GrantType::Ticket => g.feed_account_id.is_some(),
+                })
+            else {
+                return Ok(Err(GrantError::Unknown));
+            };
+            if grant.redeemed_at.is_some() || grant.revoked_at.is_some() {
+                grants::burn(conn, grant.id, now)?;
+                return Ok(Err(GrantError::Reused));
+            }
+            if grant.code_expires_at <= now {
+                return Ok(Err(GrantError::Expired));
+            }
+            if let Some(account_id) = grant.feed_account_id
+                && !site_may_read(conn, account_id, &grant.site_url)?
+            {
+                return Ok(Err(GrantError::NotAMember));
+            }
+            let expires_at = now + TOKEN_LIFETIME;
+            if !grants::redeem(conn, grant.id, &token_hash, expires_at, now)? {
+                return Ok(Err(GrantError::Reused));
+            }
+            Ok::<_, DomainError>(Ok(Redeemed {
+                access_token: token,
+                expires_in: TOKEN_LIFETIME.num_seconds(),
+                site_url: grant.site_url,
+            }))
         })
         .await
 }

@@ -131,41 +131,39 @@ pub async fn receive(
     let (source, target, source_host) =
         (source.to_owned(), target.to_owned(), source_host.to_owned());
     store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let now = Utc::now().naive_utc();
-                if rows::recent_from_host(conn, &source_host, now - Duration::minutes(1))?
-                    >= limits.per_minute
-                {
-                    return Ok(Err(RateLimited::Site));
-                }
-                if rows::count_queued(conn)? >= limits.max_queued {
-                    return Ok(Err(RateLimited::Queue));
-                }
-                let row = rows::upsert_queued(
-                    conn,
-                    &NewWebmentionRow {
-                        token: &token,
-                        source: &source,
-                        target: &target,
-                        source_host: &source_host,
-                        status: MentionStatus::Queued.as_str(),
-                        created_at: now,
-                        updated_at: now,
-                        code: private.as_ref().map(|p| p.code.as_str()),
-                        realm: private.as_ref().and_then(|p| p.realm.as_deref()),
-                    },
-                )?;
-                actions::enqueue(
-                    conn,
-                    &[Action::VerifyWebmention {
-                        id: row.id,
-                        source: row.source.clone(),
-                        received_at: row.updated_at.and_utc().timestamp_micros().to_string(),
-                    }],
-                )?;
-                Ok(Ok(row_to_mention(row)))
-            })
+        .transaction(move |conn| {
+            let now = Utc::now().naive_utc();
+            if rows::recent_from_host(conn, &source_host, now - Duration::minutes(1))?
+                >= limits.per_minute
+            {
+                return Ok(Err(RateLimited::Site));
+            }
+            if rows::count_queued(conn)? >= limits.max_queued {
+                return Ok(Err(RateLimited::Queue));
+            }
+            let row = rows::upsert_queued(
+                conn,
+                &NewWebmentionRow {
+                    token: &token,
+                    source: &source,
+                    target: &target,
+                    source_host: &source_host,
+                    status: MentionStatus::Queued.as_str(),
+                    created_at: now,
+                    updated_at: now,
+                    code: private.as_ref().map(|p| p.code.as_str()),
+                    realm: private.as_ref().and_then(|p| p.realm.as_deref()),
+                },
+            )?;
+            actions::enqueue(
+                conn,
+                &[Action::VerifyWebmention {
+                    id: row.id,
+                    source: row.source.clone(),
+                    received_at: row.updated_at.and_utc().timestamp_micros().to_string(),
+                }],
+            )?;
+            Ok(Ok(row_to_mention(row)))
         })
         .await
 }

@@ -59,19 +59,17 @@ pub async fn join(store: &Store, room: &Account, member: &Account) -> Result<boo
 /// site, every subscription and token it holds to the room's feed end.
 pub async fn leave(store: &Store, room_id: i64, member_id: i64) -> Result<bool, DomainError> {
     store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let site = account_rows::find(conn, member_id)?.and_then(|a| a.site_url);
-                if let Some(site) = site {
-                    crate::domain::site_grants::end_feed_access(
-                        conn,
-                        room_id,
-                        &site,
-                        Utc::now().naive_utc(),
-                    )?;
-                }
-                Ok(follows::delete(conn, member_id, room_id)? > 0)
-            })
+        .transaction(move |conn| {
+            let site = account_rows::find(conn, member_id)?.and_then(|a| a.site_url);
+            if let Some(site) = site {
+                crate::domain::site_grants::end_feed_access(
+                    conn,
+                    room_id,
+                    &site,
+                    Utc::now().naive_utc(),
+                )?;
+            }
+            Ok(follows::delete(conn, member_id, room_id)? > 0)
         })
         .await
 }

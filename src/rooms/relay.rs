@@ -124,12 +124,10 @@ async fn relay(
     let sender = room.clone();
     let (queued, leased) = fed
         .store
-        .run(move |conn| {
-            crate::store::write_transaction(conn, |conn| {
-                let (_, deliveries) =
-                    ledger::record_delivering_in(conn, &urls, &sender, &new, &Effect::None)?;
-                Ok::<_, DomainError>(actions::enqueue_leased(conn, &deliveries, lease.as_ref())?)
-            })
+        .transaction(move |conn| {
+            let (_, deliveries) =
+                ledger::record_delivering_in(conn, &urls, &sender, &new, &Effect::None)?;
+            Ok::<_, DomainError>(actions::enqueue_leased(conn, &deliveries, lease.as_ref())?)
         })
         .await?;
     if queued > 0 {

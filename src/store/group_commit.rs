@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 
+use super::write_gate::WriteGate;
 use super::{AnyConnection, Backend, ConnectionManager, StoreError, begin_write, end_write};
 
 /// How the writer gathers a batch.
@@ -61,7 +62,7 @@ pub(super) struct GroupWriter {
 impl GroupWriter {
     /// Starts the writer thread, and the checkpointer beside it, each with
     /// its own connection from `manager`.
-    pub(super) fn start(manager: ConnectionManager, batch: WriteBatch) -> Self {
+    pub(super) fn start(manager: ConnectionManager, gate: WriteGate, batch: WriteBatch) -> Self {
         let (queue, units) = mpsc::channel::<Unit>();
         let (checkpoints, stop) = mpsc::channel::<()>();
         let written = Arc::new(AtomicBool::new(false));
@@ -71,6 +72,7 @@ impl GroupWriter {
             conn: None,
             written: written.clone(),
             stats: stats.clone(),
+            gate,
         };
         std::thread::Builder::new()
             .name("estuary-writer".into())
@@ -128,6 +130,8 @@ struct WriterConnection {
     /// Set after each commit: there is WAL for the checkpointer to copy.
     written: Arc<AtomicBool>,
     stats: Arc<WriteStats>,
+    /// Taken for each batch, from its begin to its commit.
+    gate: WriteGate,
 }
 
 impl WriterConnection {
@@ -205,6 +209,8 @@ fn gather(units: &mpsc::Receiver<Unit>, pending: &mut Vec<Unit>, batch: WriteBat
 /// batch was written). A unit that panics fails the whole batch and the
 /// connection is replaced, but the thread goes on.
 fn commit_batch(writer: &mut WriterConnection, pending: Vec<Unit>) {
+    let gate = writer.gate.clone();
+    let _turn = gate.enter();
     let conn = match writer.get() {
         Ok(conn) => conn,
         Err(error) => return refuse(pending, &error),

@@ -24,6 +24,7 @@ pub mod site_grants;
 pub mod tokens;
 pub mod webmentions;
 pub mod websub;
+mod write_gate;
 
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 pub use connection::{AnyConnection, Backend, ConnectError, ConnectionManager, PooledConnection};
 use group_commit::GroupWriter;
 pub use group_commit::{WriteBatch, WriteStats};
+pub use write_gate::WriteGate;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -129,6 +131,8 @@ pub struct Store {
     writer: Option<GroupWriter>,
     /// Opens the connections of the pool, and of the writer.
     manager: ConnectionManager,
+    /// Where this process's SQLite writers take turns.
+    gate: WriteGate,
 }
 
 impl Store {
@@ -156,6 +160,7 @@ impl Store {
             backend,
             writer: None,
             manager,
+            gate: WriteGate::for_backend(backend),
         })
     }
 
@@ -164,7 +169,11 @@ impl Store {
     /// choose it for SQLite, which has one writer at a time anyway.
     pub fn with_group_commit(mut self, batch: WriteBatch) -> Self {
         if batch.max_items > 1 {
-            self.writer = Some(GroupWriter::start(self.manager.clone(), batch));
+            self.writer = Some(GroupWriter::start(
+                self.manager.clone(),
+                self.gate.clone(),
+                batch,
+            ));
         }
         self
     }
@@ -185,8 +194,27 @@ impl Store {
     {
         match &self.writer {
             Some(writer) => writer.write(work).await,
-            None => self.run(move |conn| write_transaction(conn, work)).await,
+            None => self.transaction(work).await,
         }
+    }
+
+    /// Runs `work` in a write transaction of its own on the pool, never
+    /// gathered into a group commit: for work that holds its transaction
+    /// for what follows it (the queue's claims, leases and outcomes). On
+    /// SQLite it first waits for this process's turn to write (see
+    /// [`WriteGate`]). A failure of `work` writes nothing of it.
+    pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let gate = self.gate.clone();
+        self.run(move |conn| {
+            let _turn = gate.enter();
+            write_transaction(conn, work)
+        })
+        .await
     }
 
     pub fn backend(&self) -> Backend {
@@ -223,7 +251,7 @@ impl Store {
     /// `health_checks`, so an unreachable, dropped, corrupt, read-only or
     /// full database fails.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|conn| {
+        self.transaction(|conn| {
             conn.batch_execute("SELECT 1 FROM __diesel_schema_migrations LIMIT 1")?;
             use diesel::prelude::*;
             diesel::update(schema::health_checks::table.find(1))
@@ -292,7 +320,7 @@ fn run_migrations(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
 /// the write lock is taken (waiting up to the busy timeout) before the
 /// first read: a deferred transaction that reads, then writes, fails at once
 /// with "database is locked" when another writer got there first.
-pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, work: F) -> Result<T, E>
+fn write_transaction<T, E, F>(conn: &mut AnyConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
