@@ -14,17 +14,20 @@
 //! 3. Fan-out: one public note to 10,000 followers behind 1,000 shared
 //!    inboxes of a local counting sink, from the `publish_note` call until
 //!    the sink has had one POST per shared inbox; deliveries per second as a
-//!    fraction of openssl's sign/s on one core (target: 70 %), once with the
-//!    default per-host cap and once with a raised one, and the peak RSS of
-//!    each run.
+//!    fraction of openssl's sign/s on one core (target: 70 %), and the peak
+//!    RSS of each run. Three runs: the shared inboxes all on one sink
+//!    `host:port` (as if one server held every instance) with the default
+//!    per-host cap, and again with a raised one; then each shared inbox on
+//!    a host of its own (its own loopback address `127.0.X.Y`, as a fan-out
+//!    to that many instances meets them) with the default cap.
 //! 4. Room relay: a local member's public note addressed to an open room
 //!    (FEP-1b12) of 1,000 remote members on 100 instances (shared inboxes of
 //!    the same sink), from the `publish_note` call until the sink has had
 //!    the room's Announce on every one of those shared inboxes: the note's
-//!    `room_relay` job, the Announce's fan-out and the 100 signed POSTs. As
-//!    for the fan-out: deliveries per second as a fraction of openssl's
-//!    sign/s, with the default and a raised host cap, and the peak RSS; and
-//!    when each job was queued and done.
+//!    `room_relay` job (which writes the Announce and its deliveries) and
+//!    the 100 signed POSTs. As for the fan-out, three runs: deliveries per
+//!    second as a fraction of openssl's sign/s, and the peak RSS; and when
+//!    each job was queued and done.
 //!
 //! 5. Memory over repeated fan-outs (`-- rounds`, not in a default run):
 //!    the fan-out of part 3 run `ROUNDS` times in one process, each on a
@@ -96,6 +99,9 @@ const SHARED_INBOXES: usize = 1_000;
 /// The per-host cap of the raised fan-out run: every sink inbox shares one
 /// `host:port`, so the default cap alone would bound the run.
 const RAISED_HOST_CAP: u32 = 1_000;
+/// Shared inboxes per loopback address in the runs where each instance has
+/// a host of its own (`127.0.X.Y`, X from 1, Y from 1 to this).
+const HOSTS_PER_OCTET: usize = 250;
 /// Server settings taken from the environment when set there (to try
 /// other values); the defaults otherwise.
 const PASSED_THROUGH: &[&str] = &[
@@ -158,13 +164,19 @@ fn main() {
     let mut sink = None;
     for scenario in runs {
         let sink = sink.get_or_insert_with(|| runtime.block_on(Sink::start()));
-        for cap in [None, Some(RAISED_HOST_CAP)] {
+        let variants = [
+            (Spread::OneHost, None),
+            (Spread::OneHost, Some(RAISED_HOST_CAP)),
+            (Spread::HostEach, None),
+        ];
+        for (spread, cap) in variants {
             eprintln!(
-                "{}, host cap {} …",
+                "{}, {}, host cap {} …",
                 scenario.describe(),
+                spread.describe(scenario),
                 cap.unwrap_or(DEFAULT_DELIVERY_HOST_CAP)
             );
-            let run = runtime.block_on(fan_out(sink, scenario, cap));
+            let run = runtime.block_on(fan_out(sink, scenario, spread, cap));
             match scenario {
                 Scenario::Followers => results.fan_outs.push(run),
                 Scenario::Room => results.room_relays.push(run),
@@ -198,7 +210,7 @@ fn report_rounds(runtime: &tokio::runtime::Runtime, sink: &Sink, ref_sign: Optio
     println!("  round | deliveries/s | of openssl sign/s | RSS before | peak RSS");
     for round in 1..=ROUNDS {
         eprintln!("fan-out round {round} of {ROUNDS} …");
-        let run = runtime.block_on(fan_out(sink, Scenario::Followers, None));
+        let run = runtime.block_on(fan_out(sink, Scenario::Followers, Spread::OneHost, None));
         let rate = run.rate().unwrap_or(0.0);
         let ratio = ref_sign.map_or("n/a".to_owned(), |sign| {
             format!("{:.1} %", 100.0 * rate / sign)
@@ -907,11 +919,33 @@ impl Scenario {
     }
 }
 
+/// Where the sink's shared inboxes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spread {
+    /// All on one `host:port`, as if one server held every instance: the
+    /// per-host cap bounds the run.
+    OneHost,
+    /// Each on a host of its own (its own loopback address, one port), as
+    /// a fan-out to that many instances meets them.
+    HostEach,
+}
+
+impl Spread {
+    fn describe(self, scenario: Scenario) -> String {
+        match self {
+            Spread::OneHost => "one sink host:port".to_owned(),
+            Spread::HostEach => format!("{} sink hosts", scenario.inboxes()),
+        }
+    }
+}
+
 /// A stand-in for the followers' servers: it answers 202 to POSTs on
 /// `/shared/{n}` and counts them (those of the expected activity type by
 /// inbox), nothing more.
 struct Sink {
     base: String,
+    /// The port the sink listens on at each address of [`Sink::host_of`].
+    spread_port: u16,
     state: Arc<SinkState>,
 }
 
@@ -930,10 +964,6 @@ struct SinkState {
 
 impl Sink {
     async fn start() -> Sink {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind sink");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
         let state = Arc::new(SinkState {
             expected: Mutex::new(""),
             posts: AtomicUsize::new(0),
@@ -949,10 +979,47 @@ impl Sink {
         let app = Router::new()
             .route("/shared/{n}", post(count_post))
             .with_state(state.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("sink runs");
-        });
-        Sink { base, state }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind sink");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let mut listeners = vec![listener];
+        // One port on every address of the spread-out runs: the first
+        // address picks it, and a port taken at another one is given up
+        // for another try.
+        let spread_port = 'tries: loop {
+            let first = tokio::net::TcpListener::bind((Sink::host_of(0), 0))
+                .await
+                .expect("bind a sink host");
+            let port = first.local_addr().expect("address").port();
+            let mut spread = vec![first];
+            for n in 1..SHARED_INBOXES.max(ROOM_INSTANCES) {
+                match tokio::net::TcpListener::bind((Sink::host_of(n), port)).await {
+                    Ok(listener) => spread.push(listener),
+                    Err(_) => continue 'tries,
+                }
+            }
+            listeners.append(&mut spread);
+            break port;
+        };
+        for listener in listeners {
+            let app = app.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, app).await.expect("sink runs");
+            });
+        }
+        Sink {
+            base,
+            spread_port,
+            state,
+        }
+    }
+
+    /// The loopback address of shared inbox `n` in a [`Spread::HostEach`]
+    /// run: `127.0.X.Y`, [`HOSTS_PER_OCTET`] to each X.
+    fn host_of(n: usize) -> std::net::Ipv4Addr {
+        let (x, y) = (1 + n / HOSTS_PER_OCTET, 1 + n % HOSTS_PER_OCTET);
+        std::net::Ipv4Addr::new(127, 0, x as u8, y as u8)
     }
 
     /// Forgets the last run; the next one waits for `expected` activities.
@@ -1007,6 +1074,7 @@ async fn count_post(
 
 struct FanOut {
     scenario: Scenario,
+    spread: Spread,
     host_cap: u32,
     delivery_concurrency: usize,
     /// Until `publish_note` returned.
@@ -1039,7 +1107,7 @@ impl FanOut {
     }
 }
 
-async fn fan_out(sink: &Sink, scenario: Scenario, host_cap: Option<u32>) -> FanOut {
+async fn fan_out(sink: &Sink, scenario: Scenario, spread: Spread, host_cap: Option<u32>) -> FanOut {
     let dir = tempfile::tempdir().expect("temp dir");
     let extra: Vec<(&str, String)> = host_cap
         .map(|cap| ("ESTUARY_DELIVERY_HOST_CAP", cap.to_string()))
@@ -1069,9 +1137,25 @@ async fn fan_out(sink: &Sink, scenario: Scenario, host_cap: Option<u32>) -> FanO
     let followee = room.as_ref().unwrap_or(&alice).id;
     // In the room, alice is a member too (local: she gets no POST).
     let local_member = room.as_ref().map(|_| (alice.id, alice.actor_url.clone()));
-    let (db_url, sink_base) = (author.db_url.clone(), sink.base.clone());
+    let db_url = author.db_url.clone();
+    let (sink_base, port) = (sink.base.clone(), sink.spread_port);
     tokio::task::spawn_blocking(move || {
-        seed_followers(&db_url, &sink_base, scenario, followee, local_member)
+        let inboxes = match spread {
+            Spread::OneHost => format!("'{sink_base}/shared/' || (n % {})", scenario.inboxes()),
+            Spread::HostEach => format!(
+                "'http://127.0.' || (1 + (n % {inboxes}) / {HOSTS_PER_OCTET}) || '.' || \
+                 (1 + (n % {inboxes}) % {HOSTS_PER_OCTET}) || ':{port}/shared/' || (n % {inboxes})",
+                inboxes = scenario.inboxes()
+            ),
+        };
+        seed_followers(
+            &db_url,
+            &sink_base,
+            &inboxes,
+            scenario,
+            followee,
+            local_member,
+        )
     })
     .await
     .expect("seeding task");
@@ -1130,6 +1214,7 @@ async fn fan_out(sink: &Sink, scenario: Scenario, host_cap: Option<u32>) -> FanO
     let last = if reached_all { since(last_post) } else { None };
     FanOut {
         scenario,
+        spread,
         host_cap,
         delivery_concurrency,
         published,
@@ -1202,11 +1287,13 @@ async fn relay_once(
 }
 
 /// Stores the scenario's remote accounts on the sink, follower `n` behind
-/// shared inbox `n % inboxes`, all accepted followers of `followee`; and
+/// the shared inbox that the SQL expression `shared_inbox` (of `n`) gives,
+/// all accepted followers of `followee`; and
 /// `local_member` (id, actor URL), if any, as one more accepted follower.
 fn seed_followers(
     db_url: &str,
     sink_base: &str,
+    shared_inbox: &str,
     scenario: Scenario,
     followee: i64,
     local_member: Option<(i64, String)>,
@@ -1220,7 +1307,6 @@ fn seed_followers(
     )
     .expect("PEM is text");
     let last = scenario.followers() - 1;
-    let inboxes = scenario.inboxes();
     let local = match &local_member {
         Some((id, actor_url)) => format!(
             "INSERT INTO follows (follower_id, followee_id, follow_ap_id, accepted, created_at)
@@ -1235,7 +1321,7 @@ fn seed_followers(
                                followers_url, public_key_pem, key_id, fetched_at,
                                created_at, updated_at)
          SELECT 'Person', 'follower' || n, '{sink_host}', '{sink_base}/actors/' || n,
-                '{sink_base}/inbox/' || n, '{sink_base}/shared/' || (n % {inboxes}),
+                '{sink_base}/inbox/' || n, {shared_inbox},
                 '{sink_base}/actors/' || n || '/followers', '{pem}',
                 '{sink_base}/actors/' || n || '#main-key',
                 CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
@@ -1334,7 +1420,7 @@ fn report(cores: usize, results: &Results) {
     let ref_sign = results.reference.map(|r| r.sign);
     let ref_verify = results.reference.map(|r| r.verify);
     let row = |what: &str, rate: String, ratio: String, target: &str| {
-        println!("{what:<44} {rate:>11}  {ratio:>7}  {target}");
+        println!("{what:<56} {rate:>11}  {ratio:>7}  {target}");
     };
 
     println!();
@@ -1419,6 +1505,10 @@ fn report(cores: usize, results: &Results) {
         } else {
             format!("{what}, host cap {} (raised)", run.host_cap)
         };
+        let label = match run.spread {
+            Spread::OneHost => format!("{label}, 1 host"),
+            Spread::HostEach => format!("{label}, {} hosts", run.scenario.inboxes()),
+        };
         match run.rate() {
             Some(rate) => row(
                 &label,
@@ -1496,8 +1586,9 @@ fn report(cores: usize, results: &Results) {
     if let Some(run) = results.fan_outs.first() {
         println!();
         println!(
-            "Fan-out: {FOLLOWERS} followers over {SHARED_INBOXES} shared inboxes of one sink host:port, \
-             delivery concurrency {}; times from the publish_note call",
+            "Fan-out: {FOLLOWERS} followers over {SHARED_INBOXES} shared inboxes (on one sink host:port, \
+             or each on a loopback address of its own), delivery concurrency {}; times from the \
+             publish_note call",
             run.delivery_concurrency
         );
     }
@@ -1508,7 +1599,7 @@ fn report(cores: usize, results: &Results) {
         println!();
         println!(
             "Room relay: a local member's note to an open room of {ROOM_MEMBERS} remote members over \
-             {ROOM_INSTANCES} shared inboxes of one sink host:port (plus the member), relayed by \
+             {ROOM_INSTANCES} shared inboxes (one sink host:port, or each its own) plus the member, relayed by \
              Announce; delivery concurrency {}; times from the publish_note call",
             run.delivery_concurrency
         );
@@ -1525,7 +1616,11 @@ fn report_fan_out(cores: usize, run: &FanOut) {
             format!("{:.0} ms", d.as_secs_f64() * 1e3)
         })
     };
-    println!("  host cap {}:", run.host_cap);
+    println!(
+        "  {}, host cap {}:",
+        run.spread.describe(run.scenario),
+        run.host_cap
+    );
     println!(
         "    publish_note returned at {}, first {} at {}, last of {} inboxes at {}; \
          delivery phase alone {}",
