@@ -1,8 +1,9 @@
 //! The reads every fan-out makes go through an index, not through every
 //! account: the query planner of the backend under test says so (on
 //! PostgreSQL with sequential scans discouraged, since a test database is
-//! too small for the planner to prefer an index on its own). And the
-//! bundled SQLite keeps a cached statement's plan when it runs again.
+//! too small for the planner to prefer an index on its own), and so does
+//! each claim's look for crashed jobs. And the bundled SQLite keeps a
+//! cached statement's plan when it runs again.
 
 mod common;
 
@@ -83,6 +84,39 @@ fn who_blocks_a_sender_is_found_by_index() {
         plan.contains("blocks_blocked"),
         "the plan does not use the index:\n{plan}"
     );
+}
+
+/// Each claim first looks for running jobs whose lease ran out too often
+/// (`store::jobs::bury_crashed`): through a partial index of running jobs,
+/// which serves a condition on the status only when the status is written
+/// into the statement, as `store::jobs` writes it. Bound as a parameter,
+/// the bundled SQLite (which plans without looking at bound values) reads
+/// every job instead.
+#[test]
+fn crashed_jobs_are_found_through_the_index_of_running_jobs() {
+    let db = TestDb::new();
+    let crashed = |status: &str| {
+        format!(
+            "SELECT id FROM jobs WHERE jobs.status = {status} \
+             AND locked_until < '2026-12-01 00:00:00' AND crashes >= 4"
+        )
+    };
+    // Either partial index of running jobs (PostgreSQL may take the one
+    // by host on an empty table), not a scan of every job.
+    let by_running =
+        |plan: &str| plan.contains("jobs_leased") || plan.contains("jobs_running_hosts");
+    let written = plan_of(&db, &crashed("'running'"));
+    assert!(
+        by_running(&written),
+        "the plan does not use an index of running jobs:\n{written}"
+    );
+    if !db.is_postgres() {
+        let bound = plan_of(&db, &crashed("?"));
+        assert!(
+            !by_running(&bound),
+            "a bound status uses a partial index after all:\n{bound}"
+        );
+    }
 }
 
 #[derive(QueryableByName)]
