@@ -1388,8 +1388,9 @@ fn job_spans(db_url: &str, start: NaiveDateTime, end: NaiveDateTime) -> Vec<JobS
         }
     };
     let rows: Vec<Row> = diesel::sql_query(
-        "SELECT kind, COUNT(*) AS n, MIN(created_at) AS queued, MAX(updated_at) AS done
+        "SELECT MIN(kind) AS kind, COUNT(*) AS n, MIN(created_at) AS queued, MAX(updated_at) AS done
          FROM jobs WHERE created_at <= $1
+         -- One group: one kind (PostgreSQL wants it aggregated all the same).
          GROUP BY CASE WHEN kind = 'deliver' THEN 'deliver' ELSE CAST(id AS TEXT) END
          ORDER BY MIN(created_at), MIN(id)",
     )
