@@ -8,7 +8,9 @@ mod common;
 use chrono::{Duration, Utc};
 use common::{TestDb, deliveries};
 use estuary::domain::actions::{Action, enqueue};
-use estuary::store::jobs::{bury_crashed, claim, complete, expire_all_leases, prune_done, renew};
+use estuary::store::jobs::{
+    bury_crashed, claim, complete_all, expire_all_leases, prune_done, renew,
+};
 use estuary::store::{ConnectionManager, Store};
 
 fn store(db: &TestDb) -> Store {
@@ -290,9 +292,8 @@ fn finished_jobs_are_pruned_once_old() {
     let now = Utc::now().naive_utc();
     let claimed = claim(&mut conn, "p", now, now + Duration::seconds(30), 3, 8).unwrap();
     let old = now - Duration::hours(2);
-    complete(&mut conn, claimed[0].id, old).unwrap();
-    complete(&mut conn, claimed[1].id, old).unwrap();
-    complete(&mut conn, claimed[2].id, now).unwrap();
+    complete_all(&mut conn, "p", &[claimed[0].id, claimed[1].id], old).unwrap();
+    complete_all(&mut conn, "p", &[claimed[2].id], now).unwrap();
     let before = now - Duration::hours(1);
     assert_eq!(
         prune_done(&mut conn, before, 1).unwrap(),

@@ -4,8 +4,10 @@
 //! transaction are each done once; a fan-out larger than one INSERT chunk
 //! queues every delivery; a room relay writes its deliveries itself (no
 //! fan-out job between) and runs them in its worker, with no claim (another
-//! claimer never even sees them); and, with the real binary, a `kill -9` while they run leaves them
-//! leased in the table, taken over after a restart.
+//! claimer never even sees them); and, with the real binary, a `kill -9`
+//! while they run leaves them leased in the table, taken over after a
+//! restart. An outcome is recorded only by the worker that holds the job's
+//! lease.
 
 mod common;
 
@@ -520,4 +522,94 @@ async fn follow_ups_started_directly_survive_kill_9() {
         .args(["-TERM", &second.id().to_string()])
         .status();
     assert!(second.wait().unwrap().success());
+}
+
+/// An outcome is recorded only for a job still running under the lease of
+/// the worker that ran it: when the lease ran out and another worker took
+/// the job over, the first worker's done, retry, burial or time-out leaves
+/// it to the second.
+#[test]
+fn an_outcome_is_recorded_only_by_the_lease_holder() {
+    use estuary::store::jobs;
+    let db = TestDb::new();
+    estuary::store::Store::open(
+        &db.url,
+        estuary::store::PoolSettings {
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(10),
+        },
+    )
+    .unwrap()
+    .migrate()
+    .unwrap();
+    let mut conn = ConnectionManager::new(&db.url).open().unwrap();
+    estuary::domain::actions::enqueue(&mut conn, &common::deliveries("peer.example", 5)).unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    let until = now + chrono::Duration::seconds(60);
+    let claimed = jobs::claim(&mut conn, "first", now, until, 10, 10).unwrap();
+    let mut ids: Vec<i64> = claimed.iter().map(|job| job.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids.len(), 5);
+    // Every job but the first was taken over by another worker.
+    conn.batch_execute(&format!(
+        "UPDATE jobs SET lease_holder = 'second' WHERE id <> {}",
+        ids[0]
+    ))
+    .unwrap();
+
+    let later = now + chrono::Duration::seconds(30);
+    assert_eq!(
+        jobs::complete_all(&mut conn, "first", &ids, now).unwrap(),
+        1
+    );
+    assert_eq!(
+        jobs::retry(&mut conn, "first", ids[1], 2, later, "x", now).unwrap(),
+        0
+    );
+    assert_eq!(
+        jobs::bury(&mut conn, "first", ids[2], 2, "x", now).unwrap(),
+        0
+    );
+    assert_eq!(
+        jobs::time_out(&mut conn, "first", ids[3], 3, later, now).unwrap(),
+        0
+    );
+    assert_eq!(
+        job_states(&db, "deliver"),
+        [
+            "done|0|-",
+            "running|0|second",
+            "running|0|second",
+            "running|0|second",
+            "running|0|second"
+        ]
+    );
+
+    // The holder records them.
+    assert_eq!(
+        jobs::complete_all(&mut conn, "second", &ids[1..2], now).unwrap(),
+        1
+    );
+    assert_eq!(
+        jobs::retry(&mut conn, "second", ids[2], 2, later, "x", now).unwrap(),
+        1
+    );
+    assert_eq!(
+        jobs::bury(&mut conn, "second", ids[3], 2, "x", now).unwrap(),
+        1
+    );
+    assert_eq!(
+        jobs::time_out(&mut conn, "second", ids[4], 3, later, now).unwrap(),
+        1
+    );
+    assert_eq!(
+        job_states(&db, "deliver"),
+        [
+            "done|0|-",
+            "done|0|-",
+            "retrying|0|-",
+            "dead|0|-",
+            "retrying|1|-"
+        ]
+    );
 }

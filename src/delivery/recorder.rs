@@ -88,12 +88,13 @@ async fn write(workers: &Workers, batch: Vec<Finished>) {
     let ids: Vec<i64> = batch.iter().map(|f| f.id).collect();
     let batch = Arc::new(batch);
     let max_crashes = workers.settings.max_crashes;
+    let holder = workers.holder.clone();
     let mut pause = Duration::from_millis(50);
     for attempt in 1..=RECORD_TRIES {
-        let work = batch.clone();
+        let (work, holder) = (batch.clone(), holder.clone());
         let written: Result<(), StoreError> = workers
             .store
-            .transaction(move |conn| record_all(conn, &work, max_crashes))
+            .transaction(move |conn| record_all(conn, &holder, &work, max_crashes))
             .await;
         match written {
             Ok(()) => break,
@@ -120,6 +121,7 @@ async fn write(workers: &Workers, batch: Vec<Finished>) {
 
 fn record_all(
     conn: &mut AnyConnection,
+    holder: &str,
     batch: &[Finished],
     max_crashes: i32,
 ) -> Result<(), StoreError> {
@@ -130,25 +132,31 @@ fn record_all(
         .filter(|f| matches!(f.outcome, Outcome::Done))
         .map(|f| f.id)
         .collect();
-    jobs::complete_all(conn, &done, now)?;
+    let mut recorded = jobs::complete_all(conn, holder, &done, now)?;
     for finished in batch {
         let id = finished.id;
-        match &finished.outcome {
-            Outcome::Done => {}
+        recorded += match &finished.outcome {
+            Outcome::Done => 0,
             Outcome::Retry {
                 attempts,
                 delay,
                 error,
-            } => {
-                jobs::retry(conn, id, *attempts, later(*delay), error, now)?;
-            }
+            } => jobs::retry(conn, holder, id, *attempts, later(*delay), error, now)?,
             Outcome::Bury { attempts, error } => {
-                jobs::bury(conn, id, *attempts, error, now)?;
+                jobs::bury(conn, holder, id, *attempts, error, now)?
             }
             Outcome::TimedOut { delay } => {
-                jobs::time_out(conn, id, max_crashes, later(*delay), now)?;
+                jobs::time_out(conn, holder, id, max_crashes, later(*delay), now)?
             }
         }
+    }
+    if recorded < batch.len() {
+        // Their leases ran out (this process stalled, or could not renew
+        // them) and other workers took them over: theirs to record.
+        tracing::warn!(
+            jobs = batch.len() - recorded,
+            "outcomes of jobs taken over by another worker were not recorded"
+        );
     }
     Ok(())
 }

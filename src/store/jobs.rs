@@ -269,6 +269,7 @@ pub fn bury_crashed(
 /// after `max_crashes` such runs or lost leases.
 pub fn time_out(
     conn: &mut AnyConnection,
+    holder: &str,
     id: i64,
     max_crashes: i32,
     run_at: NaiveDateTime,
@@ -281,13 +282,14 @@ pub fn time_out(
         .first(conn)
         .optional()?;
     let dead = row.is_some_and(|c| c + 1 >= max_crashes);
-    diesel::update(jobs::table.find(id))
+    diesel::update(held(id, holder))
         .set((
             jobs::status.eq(if dead { "dead" } else { "retrying" }),
             jobs::crashes.eq(crashed),
             jobs::attempts.eq(jobs::attempts + 1),
             jobs::run_at.eq(run_at),
             jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::lease_holder.eq(None::<String>),
             jobs::last_error.eq(Some("the job went over its time limit")),
             jobs::updated_at.eq(now),
         ))
@@ -367,53 +369,69 @@ pub fn expire_all_leases(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryR
     .execute(conn)
 }
 
-/// Marks finished jobs done, `INSERT_CHUNK` a statement. Returns how many.
+/// Marks finished jobs done, `INSERT_CHUNK` a statement, those still
+/// running under `holder`'s lease: a job whose lease ran out and that
+/// another worker took over is that worker's to record. Returns how many.
+/// (The same holds for every outcome below.)
 pub fn complete_all(
     conn: &mut AnyConnection,
+    holder: &str,
     ids: &[i64],
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     let mut completed = 0;
     for chunk in ids.chunks(INSERT_CHUNK) {
-        completed += diesel::update(jobs::table.filter(jobs::id.eq_any(chunk)))
-            .set((
-                jobs::status.eq("done"),
-                jobs::locked_until.eq(None::<NaiveDateTime>),
-                jobs::lease_holder.eq(None::<String>),
-                jobs::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
-    Ok(completed)
-}
-
-/// Marks a job finished.
-pub fn complete(conn: &mut AnyConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(jobs::table.find(id))
+        completed += diesel::update(
+            jobs::table
+                .filter(jobs::id.eq_any(chunk))
+                .filter(status_is("running"))
+                .filter(jobs::lease_holder.eq(holder)),
+        )
         .set((
             jobs::status.eq("done"),
             jobs::locked_until.eq(None::<NaiveDateTime>),
             jobs::lease_holder.eq(None::<String>),
             jobs::updated_at.eq(now),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    }
+    Ok(completed)
+}
+
+/// A job found by id, and still running under one worker's lease.
+type HeldJob<'a> = diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        diesel::dsl::Find<jobs::table, i64>,
+        diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
+    >,
+    diesel::dsl::Eq<jobs::lease_holder, &'a str>,
+>;
+
+/// Job `id`, while it runs under `holder`'s lease.
+fn held(id: i64, holder: &str) -> HeldJob<'_> {
+    jobs::table
+        .find(id)
+        .filter(status_is("running"))
+        .filter(jobs::lease_holder.eq(holder))
 }
 
 /// Schedules another attempt.
 pub fn retry(
     conn: &mut AnyConnection,
+    holder: &str,
     id: i64,
     attempts: i32,
     run_at: NaiveDateTime,
     error: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(jobs::table.find(id))
+    diesel::update(held(id, holder))
         .set((
             jobs::status.eq("retrying"),
             jobs::attempts.eq(attempts),
             jobs::run_at.eq(run_at),
             jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::lease_holder.eq(None::<String>),
             jobs::last_error.eq(Some(error)),
             jobs::updated_at.eq(now),
         ))
@@ -423,16 +441,18 @@ pub fn retry(
 /// Gives up on a job for good.
 pub fn bury(
     conn: &mut AnyConnection,
+    holder: &str,
     id: i64,
     attempts: i32,
     error: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(jobs::table.find(id))
+    diesel::update(held(id, holder))
         .set((
             jobs::status.eq("dead"),
             jobs::attempts.eq(attempts),
             jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::lease_holder.eq(None::<String>),
             jobs::last_error.eq(Some(error)),
             jobs::updated_at.eq(now),
         ))
