@@ -50,9 +50,7 @@ impl Deliver {
             senders: Mutex::default(),
         }))
     }
-}
 
-impl Deliver {
     /// Keeps what the deliveries of `activity_id` by `sender` need when
     /// the caller has it at hand (the body as stored, and the sender), so
     /// that they start without reading it.

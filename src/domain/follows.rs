@@ -88,23 +88,17 @@ pub fn audience_in(
         });
     };
     let mut follower_inboxes: Vec<String> = Vec::new();
+    // Two collections addressed (the sender's and a thread's) may share
+    // followers' inboxes.
+    let mut seen = std::collections::HashSet::new();
     let mut others = Vec::new();
     for address in addressees.iter().filter(|a| !is_public_address(a)) {
         match crate::store::accounts::find_local_by_followers_url(conn, address)? {
-            // One collection's inboxes are distinct already; a second
-            // one's are checked against those before.
-            Some(owner) if follower_inboxes.is_empty() => {
-                follower_inboxes = rows::remote_follower_inboxes(conn, owner.id, sender_id)?;
-            }
-            Some(owner) => {
-                let mut seen: std::collections::HashSet<String> =
-                    follower_inboxes.iter().cloned().collect();
-                for inbox in rows::remote_follower_inboxes(conn, owner.id, sender_id)? {
-                    if seen.insert(inbox.clone()) {
-                        follower_inboxes.push(inbox);
-                    }
-                }
-            }
+            Some(owner) => follower_inboxes.extend(
+                rows::remote_follower_inboxes(conn, owner.id, sender_id)?
+                    .into_iter()
+                    .filter(|inbox| seen.insert(inbox.clone())),
+            ),
             None => others.push(address.clone()),
         }
     }

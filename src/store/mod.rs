@@ -34,7 +34,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 pub use connection::{AnyConnection, Backend, ConnectError, ConnectionManager, PooledConnection};
 use group_commit::GroupWriter;
 pub use group_commit::{WriteBatch, WriteStats};
-pub use write_gate::WriteGate;
+use write_gate::WriteGate;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
