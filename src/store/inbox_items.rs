@@ -14,6 +14,18 @@ pub fn file(
     activity_id: i64,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
+    if let [account_id] = account_ids {
+        // One row (most activities): a statement of one shape, so each
+        // connection prepares it once; a list of rows is prepared anew.
+        return crate::with_backend!(conn, |c| diesel::insert_into(inbox_items::table)
+            .values((
+                inbox_items::account_id.eq(*account_id),
+                inbox_items::activity_id.eq(activity_id),
+                inbox_items::created_at.eq(at),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c));
+    }
     let rows: Vec<_> = account_ids
         .iter()
         .map(|account_id| {

@@ -31,7 +31,10 @@ pub struct ObjectRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = objects)]
+// A missing value is bound as NULL, not written as DEFAULT: the statement
+// keeps one shape, so each connection prepares it once (PostgreSQL
+// included, where diesel never caches an INSERT naming DEFAULT).
+#[diesel(table_name = objects, treat_none_as_default_value = false)]
 pub struct NewObjectRow<'a> {
     pub ap_id: &'a str,
     pub kind: &'a str,
