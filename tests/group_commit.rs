@@ -254,3 +254,89 @@ async fn sqlite_writers_of_one_process_take_turns_at_the_gate() {
     let queued = estuary::delivery::stats(&store).await.unwrap();
     assert_eq!(queued.pending, 2 * EACH as i64, "every write is stored");
 }
+
+#[derive(diesel::QueryableByName)]
+struct AutoCheckpoint {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    wal_autocheckpoint: i32,
+}
+
+/// The WAL size at which a pooled connection checkpoints in its commit.
+async fn pool_autocheckpoint(store: &Store) -> i32 {
+    store
+        .run(|conn| {
+            use diesel::RunQueryDsl;
+            let row: AutoCheckpoint =
+                diesel::sql_query("PRAGMA wal_autocheckpoint").get_result(conn)?;
+            Ok::<_, StoreError>(row.wal_autocheckpoint)
+        })
+        .await
+        .unwrap()
+}
+
+/// The WAL header's checkpoint sequence number: it moves each time a
+/// writer starts the WAL over, which it may once everything in it has been
+/// copied back into the database file.
+fn wal_restarts(wal: &std::path::Path) -> u32 {
+    let header = std::fs::read(wal).expect("the WAL exists");
+    u32::from_be_bytes(header[12..16].try_into().unwrap())
+}
+
+/// A serving SQLite store leaves WAL checkpoints to its checkpointer
+/// thread: the pool's connections do not checkpoint in a commit (which
+/// made the commit of a room's relay wait 5-8 ms now and then), and what
+/// only the pool wrote is still copied back, so the WAL starts over instead
+/// of growing. On SQLite whatever the suite's backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serving_sqlite_pool_leaves_wal_checkpoints_to_the_checkpointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checkpoints.sqlite3");
+    let store = Store::open(
+        &path.display().to_string(),
+        PoolSettings {
+            max_connections: 2,
+            acquire_timeout: Duration::from_secs(10),
+        },
+    )
+    .unwrap();
+    store.migrate().unwrap();
+    assert_eq!(
+        pool_autocheckpoint(&store).await,
+        1000,
+        "without a checkpointer, connections checkpoint as SQLite does by default"
+    );
+    let store = store.with_group_commit(WriteBatch {
+        max_items: 64,
+        max_wait: Duration::ZERO,
+    });
+    assert_eq!(
+        pool_autocheckpoint(&store).await,
+        0,
+        "the pool's connections leave checkpoints to the checkpointer"
+    );
+
+    let pool_write = |host: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .transaction(move |conn| {
+                    enqueue(conn, &deliveries(host, 50))?;
+                    Ok::<_, DomainError>(())
+                })
+                .await
+                .unwrap()
+        }
+    };
+    pool_write("first.example").await;
+    let wal = dir.path().join("checkpoints.sqlite3-wal");
+    let before = wal_restarts(&wal);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while wal_restarts(&wal) == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pool's writes were never checkpointed: the WAL never started over"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        pool_write("again.example").await;
+    }
+}

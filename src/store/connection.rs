@@ -93,6 +93,10 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
 pub struct ConnectionManager {
     url: String,
     backend: Backend,
+    /// Whether a SQLite connection checkpoints the WAL itself when a commit
+    /// leaves it over 1,000 pages (SQLite's default). Off where a
+    /// checkpointer thread does it instead, so no commit waits for one.
+    wal_autocheckpoint: bool,
 }
 
 impl ConnectionManager {
@@ -102,11 +106,24 @@ impl ConnectionManager {
             Backend::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_owned(),
             Backend::Postgres => url.to_owned(),
         };
-        ConnectionManager { url, backend }
+        ConnectionManager {
+            url,
+            backend,
+            wal_autocheckpoint: true,
+        }
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The same manager, whose SQLite connections leave WAL checkpoints to
+    /// a checkpointer (see [`super::group_commit`]).
+    pub(super) fn without_wal_autocheckpoint(&self) -> Self {
+        ConnectionManager {
+            wal_autocheckpoint: false,
+            ..self.clone()
+        }
     }
 
     /// The SQLite file this manager opens, if it is a SQLite manager.
@@ -122,6 +139,9 @@ impl ConnectionManager {
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(&self.url)?;
                 conn.batch_execute(SQLITE_PRAGMAS)?;
+                if !self.wal_autocheckpoint {
+                    conn.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
+                }
                 Ok(AnyConnection::Sqlite(conn))
             }
         }

@@ -9,7 +9,7 @@
 //! same work without the waiting.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -65,14 +65,12 @@ impl GroupWriter {
     pub(super) fn start(manager: ConnectionManager, gate: WriteGate, batch: WriteBatch) -> Self {
         let (queue, units) = mpsc::channel::<Unit>();
         let (checkpoints, stop) = mpsc::channel::<()>();
-        let written = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(WriteStats::default());
         let mut writer = WriterConnection {
             manager: manager.clone(),
             conn: None,
-            written: written.clone(),
             stats: stats.clone(),
-            gate,
+            gate: gate.clone(),
         };
         std::thread::Builder::new()
             .name("estuary-writer".into())
@@ -81,7 +79,7 @@ impl GroupWriter {
         if manager.backend() == Backend::Sqlite {
             std::thread::Builder::new()
                 .name("estuary-checkpoints".into())
-                .spawn(move || checkpoint_loop(&manager, &written, &stop, CHECKPOINT_INTERVAL))
+                .spawn(move || checkpoint_loop(&manager, &gate, &stop, CHECKPOINT_INTERVAL))
                 .expect("spawning the WAL checkpoint thread");
         }
         GroupWriter {
@@ -122,13 +120,12 @@ impl GroupWriter {
 }
 
 /// The writer's own connection, opened when first needed and again after
-/// a failure: its automatic WAL checkpoints are off (the checkpointer
-/// thread runs them), so no request waits for one.
+/// a failure, by the store's manager: on SQLite its automatic WAL
+/// checkpoints are off (the checkpointer thread runs them), as are the
+/// pool's, so no request waits for one.
 struct WriterConnection {
     manager: ConnectionManager,
     conn: Option<AnyConnection>,
-    /// Set after each commit: there is WAL for the checkpointer to copy.
-    written: Arc<AtomicBool>,
     stats: Arc<WriteStats>,
     /// Taken for each batch, from its begin to its commit.
     gate: WriteGate,
@@ -137,11 +134,7 @@ struct WriterConnection {
 impl WriterConnection {
     fn get(&mut self) -> Result<&mut AnyConnection, StoreError> {
         if self.conn.is_none() {
-            let mut conn = self.manager.open()?;
-            if let AnyConnection::Sqlite(c) = &mut conn {
-                c.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
-            }
-            self.conn = Some(conn);
+            self.conn = Some(self.manager.open()?);
         }
         Ok(self.conn.as_mut().expect("opened above"))
     }
@@ -155,19 +148,20 @@ fn writer_loop(writer: &mut WriterConnection, units: &mpsc::Receiver<Unit>, batc
     }
 }
 
-/// Checkpoints SQLite's WAL in the background every `interval` after the
-/// writer committed (`PASSIVE`: it copies what it can without blocking the
+/// Checkpoints SQLite's WAL in the background every `interval` after a
+/// writer committed at the gate, the group-commit writer or a pool
+/// transaction (`PASSIVE`: it copies what it can without blocking the
 /// writer or readers) until the writer is gone. Nothing is tried while
 /// nothing commits, as when the file has turned read-only.
 fn checkpoint_loop(
     manager: &ConnectionManager,
-    written: &AtomicBool,
+    gate: &WriteGate,
     stop: &mpsc::Receiver<()>,
     interval: Duration,
 ) {
     let mut conn = None;
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
-        if !written.swap(false, Ordering::AcqRel) {
+        if !gate.take_committed() {
             continue;
         }
         if conn.is_none() {
@@ -234,7 +228,7 @@ fn commit_batch(writer: &mut WriterConnection, pending: Vec<Unit>) {
     let committed = end_write(conn, true).map_err(StoreError::from);
     match committed {
         Ok(()) => {
-            writer.written.store(true, Ordering::Release);
+            writer.gate.committed();
             writer.stats.batches.fetch_add(1, Ordering::Relaxed);
             writer.stats.units.fetch_add(held, Ordering::Relaxed);
             writer.stats.largest.fetch_max(held, Ordering::Relaxed);
