@@ -56,7 +56,12 @@ async fn a_read_only_database_answers_503_and_recovers_without_a_restart() {
     assert_eq!(server.get("/healthz", None).await.status(), 200);
     assert_eq!(post_note(&server, &token).await.status(), 201);
 
-    let files: Vec<String> = ["", "-wal", "-shm"]
+    // The database and its WAL turn read-only; the shared-memory index
+    // stays writable: SQLite maps it, and a write to a mapped page of an
+    // immutable file is a SIGBUS (the kernel refuses the page fault), which
+    // no process survives. The checkpointer's writes to the index after
+    // each commit make that crash likely, not the server's handling of it.
+    let files: Vec<String> = ["", "-wal"]
         .iter()
         .map(|suffix| format!("{path}{suffix}"))
         .filter(|file| std::path::Path::new(file).exists())
