@@ -6,7 +6,7 @@ use super::DomainError;
 use super::keys::generate_key_pair;
 use super::names::normalize_name;
 use crate::store::accounts::{self as rows, AccountRow, NewAccountRow};
-use crate::store::{Store, is_unique_violation};
+use crate::store::{AnyConnection, Store, is_unique_violation};
 use crate::urls::{ROOMS, USERS, Urls};
 
 /// The ActivityStreams actor type of an account.
@@ -251,9 +251,12 @@ pub async fn find_by_actor_url(
 
 /// The local account with this row id.
 pub async fn find_by_id(store: &Store, id: i64) -> Result<Option<Account>, DomainError> {
-    store
-        .run(move |conn| Ok(rows::find(conn, id)?.map(row_to_account)))
-        .await
+    store.run(move |conn| find_by_id_in(conn, id)).await
+}
+
+/// [`find_by_id`] inside a transaction the caller holds.
+pub fn find_by_id_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Account>, DomainError> {
+    Ok(rows::find(conn, id)?.map(row_to_account))
 }
 
 /// The account that signs with `key_id`.

@@ -476,9 +476,15 @@ fn visible_posts(
 /// A stored activity by id, whoever may see it.
 pub async fn find_activity(store: &Store, ap_id: &str) -> Result<Option<Activity>, DomainError> {
     let ap_id = ap_id.to_owned();
-    store
-        .run(move |conn| Ok(activity_rows::find_by_ap_id(conn, &ap_id)?.map(row_to_activity)))
-        .await
+    store.run(move |conn| find_activity_in(conn, &ap_id)).await
+}
+
+/// [`find_activity`] inside a transaction the caller holds.
+pub fn find_activity_in(
+    conn: &mut AnyConnection,
+    ap_id: &str,
+) -> Result<Option<Activity>, DomainError> {
+    Ok(activity_rows::find_by_ap_id(conn, ap_id)?.map(row_to_activity))
 }
 
 /// An account's public posts, newest first (pages and feeds).

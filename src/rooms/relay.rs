@@ -74,6 +74,21 @@ pub fn build_room_announce(
     .build()
 }
 
+/// What the relay's transaction found and did.
+enum Relayed {
+    /// The Announce is recorded: its id, body and sender, and its
+    /// deliveries (how many were queued, and those leased to this process).
+    Announced {
+        id: String,
+        body: String,
+        room: Box<Account>,
+        queued: usize,
+        leased: Vec<crate::store::jobs::JobRow>,
+    },
+    /// Nothing to relay, and why: it will not change on a retry.
+    Gone(String),
+}
+
 async fn relay(
     fed: &Federation,
     deliver: &Deliver,
@@ -81,55 +96,67 @@ async fn relay(
     activity_id: &str,
     follow_ups: &FollowUps,
 ) -> Result<JobOutcome, DomainError> {
-    let Some(room) = accounts::find_by_id(&fed.store, room_id).await? else {
-        return Ok(JobOutcome::Fail {
-            error: "the room is gone".into(),
-        });
-    };
-    let Some(activity) = posts::find_activity(&fed.store, activity_id).await? else {
-        return Ok(JobOutcome::Fail {
-            error: "the activity is gone".into(),
-        });
-    };
-    let document = match stored_document(&activity.ap_id, &activity.document) {
-        Ok(document) => document,
-        Err(error) => {
-            tracing::error!(%error, room = room.actor_url, "cannot relay");
-            return Ok(JobOutcome::Fail {
-                error: error.to_string(),
-            });
-        }
-    };
-    let now = Utc::now().naive_utc();
-    let id = fed.urls.mint("activities");
-    let announce = build_room_announce(&id, &room, document, now);
-    let body = announce.to_json();
-    let new = NewActivity::minted(
-        &room,
-        id.clone(),
-        "Announce",
-        Some(activity.ap_id.clone()),
-        announce.addressees(),
-        body.clone(),
-        now,
-    );
-    // The ledger routes the Announce: to the members, and the room's feed
-    // to its WebSub subscribers. Push first: the deliveries to the members
-    // are written in the same transaction (no fan-out job between), as
-    // many as this process has free slots for are leased to it, and those
-    // start here at once.
+    // Push first: the deliveries to the members are written in the same
+    // transaction as the Announce (no fan-out job between), as many as this
+    // process has free slots for are leased to it, and those start here at
+    // once. The room and the activity are read in that transaction too, so
+    // the relay waits for no other hand-off to the database.
     let reserved = follow_ups.reserve(usize::MAX);
     let lease = reserved.lease();
-    let urls = fed.urls.clone();
-    let sender = room.clone();
-    let (queued, leased) = fed
+    let (urls, activity_id) = (fed.urls.clone(), activity_id.to_owned());
+    let relayed = fed
         .store
         .transaction(move |conn| {
+            let Some(room) = accounts::find_by_id_in(conn, room_id)? else {
+                return Ok(Relayed::Gone("the room is gone".into()));
+            };
+            let Some(activity) = posts::find_activity_in(conn, &activity_id)? else {
+                return Ok(Relayed::Gone("the activity is gone".into()));
+            };
+            let document = match stored_document(&activity.ap_id, &activity.document) {
+                Ok(document) => document,
+                Err(error) => {
+                    tracing::error!(%error, room = room.actor_url, "cannot relay");
+                    return Ok(Relayed::Gone(error.to_string()));
+                }
+            };
+            let now = Utc::now().naive_utc();
+            let id = urls.mint("activities");
+            let announce = build_room_announce(&id, &room, document, now);
+            let body = announce.to_json();
+            let new = NewActivity::minted(
+                &room,
+                id.clone(),
+                "Announce",
+                Some(activity.ap_id.clone()),
+                announce.addressees(),
+                body.clone(),
+                now,
+            );
+            // The ledger routes the Announce: to the members, and the
+            // room's feed to its WebSub subscribers.
             let (_, deliveries) =
-                ledger::record_delivering_in(conn, &urls, &sender, &new, &Effect::None)?;
-            Ok::<_, DomainError>(actions::enqueue_leased(conn, &deliveries, lease.as_ref())?)
+                ledger::record_delivering_in(conn, &urls, &room, &new, &Effect::None)?;
+            let (queued, leased) = actions::enqueue_leased(conn, &deliveries, lease.as_ref())?;
+            Ok::<_, DomainError>(Relayed::Announced {
+                id,
+                body,
+                room: Box::new(room),
+                queued,
+                leased,
+            })
         })
         .await?;
+    let (id, body, room, queued, leased) = match relayed {
+        Relayed::Announced {
+            id,
+            body,
+            room,
+            queued,
+            leased,
+        } => (id, body, room, queued, leased),
+        Relayed::Gone(error) => return Ok(JobOutcome::Fail { error }),
+    };
     if queued > 0 {
         deliver.keep(&id, body.into_bytes(), &room);
     }
