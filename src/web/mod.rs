@@ -315,7 +315,7 @@ pub fn router(state: AppState) -> Router {
 /// span, or the line each response logs). When it does not, as under
 /// `RUST_LOG=warn`, the router has no request-logging layer at all: that
 /// layer otherwise times and wraps every response for lines nobody gets
-/// (about 5 % of an actor GET's cost under load).
+/// (a few per cent of a cached GET's cost under load).
 fn request_logs_enabled() -> bool {
     tracing::enabled!(target: "estuary::web", Level::INFO)
         || tracing::enabled!(target: "tower_http::trace::on_response", Level::INFO)
