@@ -74,19 +74,15 @@ pub fn build_room_announce(
     .build()
 }
 
-/// What the relay's transaction found and did.
-enum Relayed {
-    /// The Announce is recorded: its id, body and sender, and its
-    /// deliveries (how many were queued, and those leased to this process).
-    Announced {
-        id: String,
-        body: String,
-        room: Box<Account>,
-        queued: usize,
-        leased: Vec<crate::store::jobs::JobRow>,
-    },
-    /// Nothing to relay, and why: it will not change on a retry.
-    Gone(String),
+/// The Announce the relay's transaction recorded: its id, body and sender,
+/// and its deliveries (how many were queued, and those leased to this
+/// process).
+struct Announced {
+    id: String,
+    body: String,
+    room: Account,
+    queued: usize,
+    leased: Vec<crate::store::jobs::JobRow>,
 }
 
 async fn relay(
@@ -104,20 +100,22 @@ async fn relay(
     let reserved = follow_ups.reserve(usize::MAX);
     let lease = reserved.lease();
     let (urls, activity_id) = (fed.urls.clone(), activity_id.to_owned());
-    let relayed = fed
+    // Inside, `Err` is nothing to relay and why: it will not change on a
+    // retry.
+    let relayed: Result<Announced, String> = fed
         .store
         .transaction(move |conn| {
             let Some(room) = accounts::find_by_id_in(conn, room_id)? else {
-                return Ok(Relayed::Gone("the room is gone".into()));
+                return Ok(Err("the room is gone".into()));
             };
             let Some(activity) = posts::find_activity_in(conn, &activity_id)? else {
-                return Ok(Relayed::Gone("the activity is gone".into()));
+                return Ok(Err("the activity is gone".into()));
             };
             let document = match stored_document(&activity.ap_id, &activity.document) {
                 Ok(document) => document,
                 Err(error) => {
                     tracing::error!(%error, room = room.actor_url, "cannot relay");
-                    return Ok(Relayed::Gone(error.to_string()));
+                    return Ok(Err(error.to_string()));
                 }
             };
             let now = Utc::now().naive_utc();
@@ -138,24 +136,24 @@ async fn relay(
             let (_, deliveries) =
                 ledger::record_delivering_in(conn, &urls, &room, &new, &Effect::None)?;
             let (queued, leased) = actions::enqueue_leased(conn, &deliveries, lease.as_ref())?;
-            Ok::<_, DomainError>(Relayed::Announced {
+            Ok::<_, DomainError>(Ok(Announced {
                 id,
                 body,
-                room: Box::new(room),
+                room,
                 queued,
                 leased,
-            })
+            }))
         })
         .await?;
-    let (id, body, room, queued, leased) = match relayed {
-        Relayed::Announced {
-            id,
-            body,
-            room,
-            queued,
-            leased,
-        } => (id, body, room, queued, leased),
-        Relayed::Gone(error) => return Ok(JobOutcome::Fail { error }),
+    let Announced {
+        id,
+        body,
+        room,
+        queued,
+        leased,
+    } = match relayed {
+        Ok(announced) => announced,
+        Err(error) => return Ok(JobOutcome::Fail { error }),
     };
     if queued > 0 {
         deliver.keep(&id, body.into_bytes(), &room);

@@ -14,28 +14,22 @@ pub fn file(
     activity_id: i64,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let row = |account_id: i64| {
+        (
+            inbox_items::account_id.eq(account_id),
+            inbox_items::activity_id.eq(activity_id),
+            inbox_items::created_at.eq(at),
+        )
+    };
     if let [account_id] = account_ids {
         // One row (most activities): a statement of one shape, so each
         // connection prepares it once; a list of rows is prepared anew.
         return crate::with_backend!(conn, |c| diesel::insert_into(inbox_items::table)
-            .values((
-                inbox_items::account_id.eq(*account_id),
-                inbox_items::activity_id.eq(activity_id),
-                inbox_items::created_at.eq(at),
-            ))
+            .values(row(*account_id))
             .on_conflict_do_nothing()
             .execute(c));
     }
-    let rows: Vec<_> = account_ids
-        .iter()
-        .map(|account_id| {
-            (
-                inbox_items::account_id.eq(*account_id),
-                inbox_items::activity_id.eq(activity_id),
-                inbox_items::created_at.eq(at),
-            )
-        })
-        .collect();
+    let rows: Vec<_> = account_ids.iter().map(|id| row(*id)).collect();
     if rows.is_empty() {
         return Ok(0);
     }
